@@ -1,0 +1,47 @@
+# Riskwatch: `make demo` runs the main job on the sample tenant, `make test` runs every test.
+# Both set everything up on a fresh machine: a virtual environment with the Python
+# packages, and Azurite (the Azure Storage emulator) from the npm registry.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+AZURITE := node_modules/.bin/azurite
+WITH_AZURITE := $(PY) tools/azurite.py run --
+
+.PHONY: setup demo test lint typecheck check bench bench-quick clean
+
+setup: $(STAMP) $(AZURITE)
+
+$(STAMP): pyproject.toml requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(AZURITE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AZURITE)
+
+demo: setup
+	$(WITH_AZURITE) $(PY) -m service.demo
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(WITH_AZURITE) $(PY) -m pytest -q
+
+lint: setup
+	$(PY) -m ruff check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+bench: setup
+	$(WITH_AZURITE) $(PY) -m bench.run
+
+bench-quick: setup
+	$(WITH_AZURITE) $(PY) -m bench.run --quick
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

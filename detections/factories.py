@@ -1,0 +1,91 @@
+"""Small event factories with overrides, for inline rule cases and tests.
+
+A case states only the fields it is about: ``sign_in(risk_state="dismissed")``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from detections.model import Device, Location, RiskDetection, RiskyUser, SignIn
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
+
+SEATTLE = Location(city="Seattle", state="Washington", country="US", latitude=47.61, longitude=-122.33)
+LAPTOP = Device(device_id="dev-1", os="Windows 11", browser="Edge 130", is_compliant=True, is_managed=True)
+
+_SIGN_IN = SignIn(
+    id="si-1",
+    time=T0,
+    category="interactiveUser",
+    correlation_id="corr-1",
+    user_principal_name="alice@contoso.com",
+    user_id="u-alice",
+    user_display_name="Alice",
+    app_id="app-1",
+    app_display_name="Office 365",
+    resource_display_name="Office 365 Exchange Online",
+    ip_address="203.0.113.10",
+    location=SEATTLE,
+    device=LAPTOP,
+    error_code=0,
+    success=True,
+    interactive=True,
+    risk_level_during_sign_in="none",
+    risk_level_aggregated="none",
+    risk_state="none",
+    risk_detail="none",
+    conditional_access_status="success",
+    authentication_requirement="multiFactorAuthentication",
+    session_id="sess-1",
+    user_agent="Mozilla/5.0",
+)
+
+_DETECTION = RiskDetection(
+    id="rd-1",
+    time=T0,
+    risk_event_type="unfamiliarFeatures",
+    risk_level="medium",
+    risk_state="atRisk",
+    risk_detail="none",
+    activity="signin",
+    detection_timing_type="realtime",
+    source="IdentityProtection",
+    token_issuer_type="AzureAD",
+    request_id="req-1",
+    correlation_id="corr-1",
+    activity_time=T0,
+    detected_time=T0,
+    last_updated_time=T0,
+    user_id="u-alice",
+    user_principal_name="alice@contoso.com",
+    user_display_name="Alice",
+    ip_address="203.0.113.10",
+    location=SEATTLE,
+)
+
+_RISKY_USER = RiskyUser(
+    id="u-alice",
+    time=T0,
+    user_principal_name="alice@contoso.com",
+    user_display_name="Alice",
+    risk_level="high",
+    risk_state="atRisk",
+    risk_detail="none",
+    is_deleted=False,
+    is_processing=False,
+)
+
+
+def sign_in(**overrides: Any) -> SignIn:
+    return replace(_SIGN_IN, **overrides)
+
+
+def risk_detection(**overrides: Any) -> RiskDetection:
+    return replace(_DETECTION, **overrides)
+
+
+def risky_user(**overrides: Any) -> RiskyUser:
+    return replace(_RISKY_USER, **overrides)

@@ -1,0 +1,50 @@
+"""Shared predicates for rules, so each rule file stays a few lines of logic."""
+
+from __future__ import annotations
+
+from detections.model import ACTIVE_RISK_LEVELS, CLOSED_RISK_STATES, Event, Location
+
+# riskDetail values explained for the analyst (seed 001).
+RISK_DETAIL_MEANING = {
+    "none": "no risk policy challenged this sign-in: it succeeded without any additional challenge",
+    "userPassedMFADrivenByRiskBasedPolicy": (
+        "the user was challenged by a risk-based policy and completed MFA: the control worked, "
+        "but confirm it was the real user"
+    ),
+    "aiConfirmedSigninSafe": "Identity Protection later judged the sign-in safe",
+    "adminConfirmedSigninCompromised": "an administrator confirmed the sign-in was malicious",
+    "adminDismissedAllRiskForUser": "an administrator dismissed the user's risk",
+    "userPerformedSecuredPasswordChange": "the user resolved the risk with a secure password change",
+    "hidden": "the detail is hidden (the tenant lacks an Entra ID P2 licence)",
+}
+
+
+def is_open_risk(risk_state: str | None) -> bool:
+    """True unless somebody closed the risk (remediated, dismissed, confirmedSafe)."""
+    return risk_state not in CLOSED_RISK_STATES
+
+
+def is_active_level(level: str | None) -> bool:
+    """low, medium or high. ``hidden`` is unknown and ``none`` is none: neither is active."""
+    return level in ACTIVE_RISK_LEVELS
+
+
+def where(location: Location, ip_address: str | None) -> dict[str, str | float | None]:
+    """The ``where`` part of an alert context: IP, city, state, country, coordinates."""
+    return {
+        "ip_address": ip_address,
+        "city": location.city,
+        "state": location.state,
+        "country": location.country,
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+    }
+
+
+def who(event: Event) -> dict[str, str | None]:
+    """The ``who`` part of an alert context."""
+    return {
+        "principal": event.principal,
+        "user_id": getattr(event, "user_id", None),
+        "display_name": getattr(event, "user_display_name", None),
+    }

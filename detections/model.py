@@ -1,0 +1,248 @@
+"""The canonical event model every normalizer produces and every rule reads.
+
+Three entity types (sign-ins, risk detections, risky users), typed and slotted,
+with timezone-aware datetimes. Values keep Microsoft Graph's vocabulary
+(riskState ``atRisk``, category ``nonInteractiveUser`` ...) so rule code reads
+like the Graph documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import ClassVar, Literal, TypeAlias
+
+EventKind: TypeAlias = Literal["signIn", "riskDetection", "riskyUser"]
+
+# Graph signInEventTypes vocabulary, plus ``adfs`` for AD FS sign-ins in the export.
+SignInCategory: TypeAlias = Literal[
+    "interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity", "adfs"
+]
+
+# riskState values in Graph's spelling; normalizers map any casing onto these.
+RISK_STATES = (
+    "none",
+    "atRisk",
+    "confirmedCompromised",
+    "remediated",
+    "dismissed",
+    "confirmedSafe",
+    "unknownFutureValue",
+)
+# A risk that somebody has closed: never alert on it (seed 000, seed 004).
+CLOSED_RISK_STATES = frozenset({"remediated", "dismissed", "confirmedSafe"})
+# ``hidden`` means the tenant cannot see the level (no P2 licence): unknown, never "none".
+RISK_LEVELS = ("none", "low", "medium", "high", "hidden", "unknownFutureValue")
+ACTIVE_RISK_LEVELS = ("low", "medium", "high")
+
+
+class Severity(str, Enum):
+    """Alert severity, ordered from least to most urgent."""
+
+    INFORMATIONAL = "informational"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        """Parse a severity name case-insensitively (``info`` is accepted)."""
+        text = value.strip().lower()
+        if text == "info":
+            text = "informational"
+        return cls(text)
+
+    def at_least(self, other: Severity) -> Severity:
+        """The more severe of ``self`` and ``other``."""
+        return self if self.rank >= other.rank else other
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def has_coordinates(self) -> bool:
+        # Exports write 0,0 for "unknown" (AD FS records): treat it as missing.
+        return (
+            self.latitude is not None
+            and self.longitude is not None
+            and not (self.latitude == 0 and self.longitude == 0)
+        )
+
+    def describe(self) -> str:
+        parts = [p for p in (self.city, self.state, self.country) if p]
+        return ", ".join(parts) if parts else "unknown location"
+
+
+NO_LOCATION = Location()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    device_id: str | None = None
+    display_name: str | None = None
+    os: str | None = None
+    browser: str | None = None
+    is_compliant: bool | None = None
+    is_managed: bool | None = None
+    trust_type: str | None = None
+
+
+NO_DEVICE = Device()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignIn:
+    """One sign-in of any category (interactive, non-interactive, service principal ...)."""
+
+    kind: ClassVar[EventKind] = "signIn"
+
+    id: str
+    time: datetime
+    category: SignInCategory = "interactiveUser"
+    correlation_id: str | None = None
+    user_principal_name: str | None = None
+    user_id: str | None = None
+    user_display_name: str | None = None
+    service_principal_name: str | None = None
+    service_principal_id: str | None = None
+    app_id: str | None = None
+    app_display_name: str | None = None
+    resource_display_name: str | None = None
+    ip_address: str | None = None
+    autonomous_system_number: int | None = None
+    location: Location = NO_LOCATION
+    device: Device = NO_DEVICE
+    error_code: int = 0
+    failure_reason: str | None = None
+    success: bool = True
+    interactive: bool | None = None
+    risk_level_during_sign_in: str | None = None
+    risk_level_aggregated: str | None = None
+    risk_state: str | None = None
+    risk_detail: str | None = None
+    risk_event_types: tuple[str, ...] = ()
+    conditional_access_status: str | None = None
+    authentication_requirement: str | None = None
+    session_id: str | None = None
+    user_agent: str | None = None
+    client_app_used: str | None = None
+    tenant_id: str | None = None
+
+    @property
+    def principal(self) -> str:
+        return (
+            self.user_principal_name
+            or self.service_principal_name
+            or self.user_id
+            or self.service_principal_id
+            or "unknown"
+        )
+
+    @property
+    def event_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskDetection:
+    """A user or service principal risk detection (Graph riskDetection and its siblings)."""
+
+    kind: ClassVar[EventKind] = "riskDetection"
+
+    id: str
+    time: datetime  # activityDateTime, else detectedDateTime
+    risk_event_type: str
+    risk_level: str | None = None
+    risk_state: str | None = None
+    risk_detail: str | None = None
+    activity: str | None = None  # signin | user | servicePrincipal
+    detection_timing_type: str | None = None  # realtime | nearRealtime | offline
+    source: str | None = None
+    token_issuer_type: str | None = None
+    request_id: str | None = None
+    correlation_id: str | None = None
+    activity_time: datetime | None = None
+    detected_time: datetime | None = None
+    last_updated_time: datetime | None = None
+    user_id: str | None = None
+    user_principal_name: str | None = None
+    user_display_name: str | None = None
+    service_principal_id: str | None = None
+    service_principal_name: str | None = None
+    app_id: str | None = None
+    ip_address: str | None = None
+    location: Location = NO_LOCATION
+    additional_info: tuple[tuple[str, str], ...] = ()
+    tenant_id: str | None = None
+
+    @property
+    def principal(self) -> str:
+        return (
+            self.user_principal_name
+            or self.service_principal_name
+            or self.user_id
+            or self.service_principal_id
+            or "unknown"
+        )
+
+    @property
+    def event_id(self) -> str:
+        return self.id
+
+    def info(self, key: str) -> str | None:
+        """A value of ``additionalInfo`` by key (case-insensitive), e.g. ``userAgent``."""
+        wanted = key.lower()
+        for k, v in self.additional_info:
+            if k.lower() == wanted:
+                return v
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskyUser:
+    """A user's current risk as Identity Protection reports it (Graph riskyUser)."""
+
+    kind: ClassVar[EventKind] = "riskyUser"
+
+    id: str  # the user's object id
+    time: datetime  # riskLastUpdatedDateTime
+    user_principal_name: str | None = None
+    user_display_name: str | None = None
+    risk_level: str | None = None
+    risk_state: str | None = None
+    risk_detail: str | None = None
+    is_deleted: bool | None = None
+    is_processing: bool | None = None
+    is_guest: bool | None = None
+    tenant_id: str | None = None
+
+    @property
+    def principal(self) -> str:
+        return self.user_principal_name or self.id
+
+    @property
+    def user_id(self) -> str:
+        return self.id
+
+    @property
+    def event_id(self) -> str:
+        # A risky user record changes over time: its identity is user + update time.
+        return f"{self.id}@{self.time.isoformat()}"
+
+
+Event: TypeAlias = SignIn | RiskDetection | RiskyUser

@@ -1,0 +1,94 @@
+"""The rule registry and the policy every rule must meet, checked all at once."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import fields
+
+from detections.errors import RuleValidationError
+from detections.model import RiskDetection, RiskyUser, SignIn
+from detections.rule import Rule
+from detections.rules import ALL_RULES
+
+RULE_ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
+MITRE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
+_EVENT_TYPES = {"signIn": SignIn, "riskDetection": RiskDetection, "riskyUser": RiskyUser}
+# Severity bands for the risk score, as Elastic's policy tests enforce them.
+_SCORE_BANDS = {
+    "informational": (0, 20),
+    "low": (0, 46),
+    "medium": (21, 72),
+    "high": (47, 98),
+    "critical": (74, 100),
+}
+
+
+def validate(rules: Sequence[Rule]) -> list[str]:
+    """Every policy problem of ``rules``, as ``rule_id: problem`` lines."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for rule in rules:
+        problems += [f"{rule.id}: {p}" for p in _problems(rule)]
+        if rule.id in seen:
+            problems.append(f"{rule.id}: duplicate rule id")
+        seen.add(rule.id)
+    return problems
+
+
+def _problems(rule: Rule) -> list[str]:
+    out: list[str] = []
+    if not RULE_ID.match(rule.id):
+        out.append("id must be snake_case")
+    if rule.version < 1:
+        out.append("version must be 1 or more")
+    low, high = _SCORE_BANDS[rule.severity.value]
+    if not low <= rule.risk_score <= high:
+        out.append(f"risk score {rule.risk_score} outside {low}-{high} for {rule.severity.value}")
+    out += [f"bad MITRE id {m!r}" for m in rule.mitre if not MITRE_ID.match(m)]
+    if not rule.mitre:
+        out.append("no MITRE ATT&CK technique")
+    if not rule.kinds:
+        out.append("no event kinds")
+    for kind in rule.kinds:
+        names = {f.name for f in fields(_EVENT_TYPES[kind])} | {"principal", "event_id"}
+        for dedup_field in rule.dedup_fields:
+            if dedup_field.split(".")[0] not in names:
+                out.append(f"dedup field {dedup_field!r} is not a field of {kind}")
+    if rule.dedup_window.total_seconds() <= 0:
+        out.append("dedup window must be positive")
+    for name, value in (
+        ("investigation", rule.investigation),
+        ("false_positives", rule.false_positives),
+        ("references", rule.references),
+    ):
+        if not value:
+            out.append(f"{name} must not be empty")
+    if not any(t.expect for t in rule.tests):
+        out.append("no positive inline case")
+    if not any(not t.expect for t in rule.tests):
+        out.append("no negative inline case")
+    names = [t.name for t in rule.tests]
+    if len(names) != len(set(names)):
+        out.append("inline case names must be unique")
+    try:
+        json.dumps(rule.default_params())
+    except TypeError:
+        out.append("params must be JSON values")
+    return out
+
+
+def load_rules() -> tuple[Rule, ...]:
+    """All rules, after checking the whole set against the policy."""
+    problems = validate(ALL_RULES)
+    if problems:
+        raise RuleValidationError(problems)
+    return ALL_RULES
+
+
+def rule_by_id(rule_id: str) -> Rule:
+    for rule in ALL_RULES:
+        if rule.id == rule_id:
+            return rule
+    raise KeyError(rule_id)

@@ -1,0 +1,43 @@
+"""Shared fixtures: the peer corpus location and a real Azurite for storage tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools import azurite as azurite_tool
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_CORPUS = ROOT.parent / "shared" / "peer-corpus"
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def peer_corpus() -> Path:
+    if not PEER_CORPUS.is_dir():
+        pytest.fail(f"{PEER_CORPUS} is missing: the peer corpus must sit beside the checkout")
+    return PEER_CORPUS
+
+
+@pytest.fixture(scope="session")
+def storage_connection() -> Iterator[str]:
+    """Azurite's connection string: the Makefile's instance, or one started here."""
+    existing = os.environ.get(azurite_tool.ENV_NAME)
+    if existing:
+        yield existing
+        return
+    instance = azurite_tool.start()
+    try:
+        yield instance.connection_string
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def table_prefix() -> str:
+    """A unique table-name prefix so tests never see each other's rows."""
+    return "t" + uuid.uuid4().hex[:10]

@@ -1,0 +1,49 @@
+"""Every rule's inline cases, run through the real engine (Panther's runner, plus
+the assertions its own TODO asks for: severity, dedup key, serialisable context)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from detections.engine import Engine, make_dedup_key
+from detections.registry import load_rules
+from detections.rule import Rule, RuleTest
+
+CASES = [(rule, case) for rule in load_rules() for case in rule.tests]
+
+
+@pytest.mark.parametrize(
+    ("rule", "case"), CASES, ids=[f"{rule.id}::{case.name}" for rule, case in CASES]
+)
+def test_inline_case(rule: Rule, case: RuleTest) -> None:
+    engine = Engine([rule], params={rule.id: dict(case.params)})
+    for earlier in sorted(case.before, key=lambda e: e.time):
+        _, failures = engine.evaluate(earlier)
+        assert failures == []
+    matches, failures = engine.evaluate(case.event)
+    assert failures == [], failures
+    assert bool(matches) is case.expect, f"expected {case.expect}, got {matches}"
+    if not case.expect:
+        return
+    (match,) = matches
+    assert match.finding.title.strip()
+    json.dumps(dict(match.finding.context))  # raises if not JSON-serialisable
+    if case.severity is not None:
+        assert match.severity is case.severity
+    if case.dedup is not None:
+        assert match.dedup_key == make_dedup_key(rule.id, case.dedup)
+
+
+def test_every_rule_is_valid() -> None:
+    assert load_rules()
+
+
+@pytest.mark.parametrize("rule", load_rules(), ids=lambda r: r.id)
+def test_closed_risk_states_are_covered(rule: Rule) -> None:
+    """Rules on risk carry the dismissed, remediated and confirmedSafe cases."""
+    if not {"riskDetection", "riskyUser"} & set(rule.kinds) and not rule.id.startswith("risk"):
+        pytest.skip("not a risk-state rule")
+    states = {getattr(case.event, "risk_state", None) for case in rule.tests if not case.expect}
+    assert {"dismissed", "remediated", "confirmedSafe"} <= states, states
