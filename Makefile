@@ -26,7 +26,7 @@ $(AZURITE): package.json package-lock.json
 demo: setup
 	$(WITH_AZURITE) $(PY) -m service.demo
 
-test: setup
+test: setup infra-check
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(WITH_AZURITE) $(PY) -m pytest -q
@@ -42,6 +42,25 @@ bench: setup
 
 bench-quick: setup
 	$(WITH_AZURITE) $(PY) -m bench.run --quick
+
+# Offline checks of infra/ (no Azure account, no Bicep CLI). checkov pins pycep-parser 0.5.1,
+# the structural checks need >= 0.7.1: checkov gets its own venv, pycep 0.7.1 goes in .venv.
+.PHONY: infra-check
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
+PYCEP_STAMP := $(VENV)/.pycep-installed
+
+$(INFRA_STAMP):
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
+	touch $(INFRA_STAMP)
+
+$(PYCEP_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet 'pycep-parser>=0.7.1,<0.8'
+	touch $(PYCEP_STAMP)
+
+infra-check: $(INFRA_STAMP) $(PYCEP_STAMP)
+	$(PY) tools/check_infra.py --checkov $(INFRA_VENV)/bin/checkov --infra infra
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

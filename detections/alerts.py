@@ -152,7 +152,8 @@ class AlertGrouper:
             alert_id=alert_id_for(key, first),
             rule_id=OVERFLOW_RULE_ID,
             rule_version=1,
-            title=f"{total} more matches not raised: the cap of {self.max_alerts} alerts was reached",
+            title=f"{total} more matches not raised: "
+            f"the cap of {self.max_alerts} alerts was reached",
             severity=Severity.HIGH,
             risk_score=73,
             principal="(many)",

@@ -8,7 +8,7 @@ deployed pipeline (alerts claimed in Table Storage): both get the same
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,8 +59,11 @@ class Engine:
         *,
         history: History | None = None,
         params: Mapping[str, Mapping[str, ParamValue]] | None = None,
+        enricher: Callable[[Match], Match] | None = None,
     ) -> None:
         self.history = history if history is not None else History()
+        # Privileged, off-hours and location context (detections.enrich), applied to every match.
+        self.enricher = enricher
         overrides = params or {}
         self._by_kind: dict[EventKind, list[tuple[Rule, Context]]] = {}
         for rule in rules:
@@ -77,7 +80,8 @@ class Engine:
             try:
                 finding = rule.match(event, context)
                 if finding is not None:
-                    matches.append(_to_match(rule, event, finding))
+                    match = _to_match(rule, event, finding)
+                    matches.append(self.enricher(match) if self.enricher else match)
             except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
                 failures.append(
                     RuleFailure(rule_id=rule.id, event_id=event.event_id, error=_describe(exc))

@@ -13,8 +13,12 @@ from detections.model import Device, Location, RiskDetection, RiskyUser, SignIn
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 
-SEATTLE = Location(city="Seattle", state="Washington", country="US", latitude=47.61, longitude=-122.33)
-LAPTOP = Device(device_id="dev-1", os="Windows 11", browser="Edge 130", is_compliant=True, is_managed=True)
+SEATTLE = Location(
+    city="Seattle", state="Washington", country="US", latitude=47.61, longitude=-122.33
+)
+LAPTOP = Device(
+    device_id="dev-1", os="Windows 11", browser="Edge 130", is_compliant=True, is_managed=True
+)
 
 _SIGN_IN = SignIn(
     id="si-1",
@@ -53,7 +57,7 @@ _DETECTION = RiskDetection(
     activity="signin",
     detection_timing_type="realtime",
     source="IdentityProtection",
-    token_issuer_type="AzureAD",
+    token_issuer_type="AzureAD",  # noqa: S106 - an issuer name, not a password
     request_id="req-1",
     correlation_id="corr-1",
     activity_time=T0,

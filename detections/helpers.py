@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from detections.model import ACTIVE_RISK_LEVELS, CLOSED_RISK_STATES, Event, Location
+from detections.model import (
+    ACTIVE_RISK_LEVELS,
+    CLOSED_RISK_STATES,
+    Event,
+    Location,
+    Severity,
+    SignIn,
+)
 
 # riskDetail values explained for the analyst (seed 001).
 RISK_DETAIL_MEANING = {
@@ -14,7 +21,9 @@ RISK_DETAIL_MEANING = {
     "aiConfirmedSigninSafe": "Identity Protection later judged the sign-in safe",
     "adminConfirmedSigninCompromised": "an administrator confirmed the sign-in was malicious",
     "adminDismissedAllRiskForUser": "an administrator dismissed the user's risk",
-    "userPerformedSecuredPasswordChange": "the user resolved the risk with a secure password change",
+    "userPerformedSecuredPasswordChange": (
+        "the user resolved the risk with a secure password change"
+    ),
     "hidden": "the detail is hidden (the tenant lacks an Entra ID P2 licence)",
 }
 
@@ -48,3 +57,17 @@ def who(event: Event) -> dict[str, str | None]:
         "user_id": getattr(event, "user_id", None),
         "display_name": getattr(event, "user_display_name", None),
     }
+
+
+# An active risk level read as an alert severity (Panther's passthrough does the same).
+LEVEL_SEVERITY = {"low": Severity.LOW, "medium": Severity.MEDIUM, "high": Severity.HIGH}
+
+
+def level_severity(level: str | None) -> Severity | None:
+    """The severity of an active risk level; None for none, hidden or missing."""
+    return LEVEL_SEVERITY.get(level or "")
+
+
+def signed_in(sign_in: SignIn) -> bool:
+    """A successful sign-in: result success and error code 0 (KQL ``ResultType == 0``)."""
+    return sign_in.success and sign_in.error_code == 0

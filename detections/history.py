@@ -1,19 +1,201 @@
 """What the correlation rules remember between events.
 
 The engine calls ``observe`` after every rule has judged an event, so a rule
-always sees the history *before* the event it is looking at. The I/O side loads
-and saves this state (Table Storage in the app, memory in ``riskwatch scan``);
-nothing here does I/O.
+always sees the history *before* the event it is looking at. Three scopes:
+per user (countries, recent successes, failures, sessions), per IP address
+(failure and success windows, for password spray) and tenant-wide (credential
+failures and smart lockouts). The I/O side loads and saves this state (Table
+Storage in the app, memory in ``riskwatch scan``); nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from detections.model import Event
+from collections.abc import Iterable
+from typing import Any
+
+from detections.failures import SMART_LOCKOUT, classify
+from detections.model import Event, SignIn
+from detections.state import (
+    EVENT_RETENTION,
+    MAX_IP_ENTRIES,
+    MAX_SUCCESSES,
+    MAX_TENANT_ENTRIES,
+    MAX_USER_FAILURES,
+    Attempt,
+    SuccessSeen,
+    UserState,
+    WindowState,
+    insert,
+)
+
+USER_CATEGORIES = frozenset({"interactiveUser", "nonInteractiveUser", "adfs"})
+ANONYMIZER_RISKS = frozenset({"anonymizedIPAddress"})
+_OPEN_RISK_EXCLUDED = frozenset({"remediated", "dismissed", "confirmedSafe"})
+
+
+def user_key(event: SignIn) -> str:
+    """One user's key: the object id when known, else the lower-cased UPN."""
+    return (event.user_id or event.principal).lower()
+
+
+def is_user_sign_in(event: SignIn) -> bool:
+    return event.category in USER_CATEGORIES
+
+
+def is_interactive(event: SignIn) -> bool:
+    """Interactive sign-ins are the timeline travel and country rules judge."""
+    if event.interactive is not None:
+        return event.interactive
+    return event.category in {"interactiveUser", "adfs"}
+
+
+def is_anonymized(event: SignIn) -> bool:
+    return bool(ANONYMIZER_RISKS & set(event.risk_event_types))
+
+
+def has_open_risk(event: SignIn) -> bool:
+    """A risk flag that still counts as evidence: active and not closed (never dismissed)."""
+    if event.risk_state in _OPEN_RISK_EXCLUDED:
+        return False
+    levels = (event.risk_level_during_sign_in, event.risk_level_aggregated)
+    active = any(level in {"low", "medium", "high"} for level in levels)
+    flagged = bool(set(event.risk_event_types) - ANONYMIZER_RISKS)
+    return active or flagged or event.risk_state in {"atRisk", "confirmedCompromised"}
+
+
+def device_of(event: SignIn) -> str | None:
+    """A device fingerprint: its id, else OS and browser; None when unknown."""
+    if event.device.device_id:
+        return event.device.device_id
+    if event.device.os or event.device.browser:
+        return f"{event.device.os or '?'}/{event.device.browser or '?'}"
+    return None
+
+
+def success_record(event: SignIn) -> SuccessSeen:
+    loc = event.location
+    return SuccessSeen(
+        time=event.time,
+        event_id=event.id,
+        ip=event.ip_address,
+        country=loc.country,
+        city=loc.city,
+        latitude=loc.latitude,
+        longitude=loc.longitude,
+        device=device_of(event),
+        risky=has_open_risk(event),
+        anonymized=is_anonymized(event),
+    )
+
+
+def attempt_record(event: SignIn) -> Attempt:
+    return Attempt(
+        time=event.time,
+        event_id=event.id,
+        user=user_key(event),
+        ip=event.ip_address,
+        code=event.error_code,
+        asn=event.autonomous_system_number,
+        country=event.location.country,
+    )
 
 
 class History:
-    """Per-user and per-IP memory shared by the correlation rules."""
+    """Per-user, per-IP and tenant-wide memory shared by the correlation rules."""
+
+    def __init__(
+        self,
+        *,
+        users: dict[str, UserState] | None = None,
+        ips: dict[str, WindowState] | None = None,
+        tenant: WindowState | None = None,
+    ) -> None:
+        self.users: dict[str, UserState] = users if users is not None else {}
+        self.ips: dict[str, WindowState] = ips if ips is not None else {}
+        self.tenant = tenant if tenant is not None else WindowState()
+        # What changed since load, so the store writes back only that.
+        self.dirty_users: set[str] = set()
+        self.dirty_ips: set[str] = set()
+        self.tenant_dirty = False
+
+    def user(self, key: str) -> UserState | None:
+        return self.users.get(key)
+
+    def ip(self, address: str | None) -> WindowState | None:
+        return self.ips.get(address) if address else None
 
     def observe(self, event: Event) -> None:
         """Record ``event`` after the rules have judged it."""
-        del event  # the seed rules are stateless; correlation state extends this
+        if isinstance(event, SignIn) and is_user_sign_in(event):
+            self._observe_sign_in(event)
+
+    def observe_all(self, events: Iterable[Event]) -> None:
+        """Seed baselines from exported history (``riskwatch baseline``)."""
+        for event in sorted(events, key=lambda e: (e.time, e.event_id)):
+            self.observe(event)
+
+    def _observe_sign_in(self, event: SignIn) -> None:
+        key = user_key(event)
+        outcome = classify(event)
+        user = self.users.setdefault(key, UserState())
+        changed = False
+        if outcome == "none":
+            if is_interactive(event):
+                changed |= insert(
+                    user.successes,
+                    success_record(event),
+                    retention=EVENT_RETENTION,
+                    cap=MAX_SUCCESSES,
+                )
+                if event.location.country and not is_anonymized(event):
+                    user.see_country(event.location.country.upper(), event.time)
+                    changed = True
+            if event.session_id:
+                user.see_session(event.session_id, attempt_record(event))
+                changed = True
+        if outcome in {"credential", "mfa"}:
+            changed |= insert(
+                user.failures,
+                attempt_record(event),
+                retention=EVENT_RETENTION,
+                cap=MAX_USER_FAILURES,
+            )
+        if changed:
+            self.dirty_users.add(key)
+        self._observe_network(event, outcome)
+
+    def _observe_network(self, event: SignIn, outcome: str) -> None:
+        record = attempt_record(event)
+        if event.ip_address and outcome in {"none", "interrupt", "credential"}:
+            ip = self.ips.setdefault(event.ip_address, WindowState())
+            window = ip.failures if outcome == "credential" else ip.successes
+            if insert(window, record, retention=EVENT_RETENTION, cap=MAX_IP_ENTRIES):
+                self.dirty_ips.add(event.ip_address)
+        if outcome == "credential":
+            added = insert(
+                self.tenant.failures, record, retention=EVENT_RETENTION, cap=MAX_TENANT_ENTRIES
+            )
+            if event.error_code == SMART_LOCKOUT:
+                added |= insert(
+                    self.tenant.lockouts,
+                    record,
+                    retention=EVENT_RETENTION,
+                    cap=MAX_TENANT_ENTRIES,
+                )
+            self.tenant_dirty |= added
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as plain JSON values."""
+        return {
+            "users": {k: u.to_dict() for k, u in self.users.items()},
+            "ips": {k: w.to_dict() for k, w in self.ips.items()},
+            "tenant": self.tenant.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        return cls(
+            users={k: UserState.from_dict(v) for k, v in data.get("users", {}).items()},
+            ips={k: WindowState.from_dict(v) for k, v in data.get("ips", {}).items()},
+            tenant=WindowState.from_dict(data.get("tenant", {})),
+        )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import ClassVar, Literal, TypeAlias
 
 EventKind: TypeAlias = Literal["signIn", "riskDetection", "riskyUser"]
@@ -37,7 +37,7 @@ RISK_LEVELS = ("none", "low", "medium", "high", "hidden", "unknownFutureValue")
 ACTIVE_RISK_LEVELS = ("low", "medium", "high")
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """Alert severity, ordered from least to most urgent."""
 
     INFORMATIONAL = "informational"

@@ -69,8 +69,8 @@ def _problems(rule: Rule) -> list[str]:
         out.append("no positive inline case")
     if not any(not t.expect for t in rule.tests):
         out.append("no negative inline case")
-    names = [t.name for t in rule.tests]
-    if len(names) != len(set(names)):
+    case_names = [t.name for t in rule.tests]
+    if len(case_names) != len(set(case_names)):
         out.append("inline case names must be unique")
     try:
         json.dumps(rule.default_params())

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from detections.history import History
 
 JsonValue: TypeAlias = (
-    str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+    str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 )
 ParamValue: TypeAlias = int | float | str
 

@@ -1,0 +1,1 @@
+"""Riskwatch detections: the pure rule module (no I/O, no clock, no environment)."""

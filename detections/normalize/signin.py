@@ -1,0 +1,166 @@
+"""Graph ``signIn`` object (v1.0 and beta) -> SignIn.
+
+The diagnostic export's ``properties`` and a renamed Log Analytics row are the
+same object, so every format ends here; what only the wrapper knows (export
+category, top-level time, caller IP, resultType) comes in as an ``Outer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from detections.model import NO_DEVICE, NO_LOCATION, Device, SignIn, SignInCategory
+from detections.normalize import fields as f
+from detections.normalize.construct import fast_constructor
+
+_EVENT_TYPE_CATEGORY: dict[str, SignInCategory] = {
+    "interactiveUser": "interactiveUser",
+    "nonInteractiveUser": "nonInteractiveUser",
+    "servicePrincipal": "servicePrincipal",
+    "managedIdentity": "managedIdentity",
+}
+_INTERACTIVE_BY_CATEGORY: dict[str, bool] = {
+    "interactiveUser": True,
+    "nonInteractiveUser": False,
+    "servicePrincipal": False,
+    "managedIdentity": False,
+}
+
+
+@dataclass(slots=True)  # not frozen: one per export record, and frozen init is slow
+class Outer:
+    """What a wrapper (export record, Log Analytics row) knows beside the object itself."""
+
+    prefix: str = ""  # path of the object in the record, for Skip messages
+    category: SignInCategory | None = None
+    time: object = None
+    time_field: str = "time"
+    ip: object = None
+    result: object = None
+    result_field: str = "resultType"
+    tenant_id: str | None = None
+    correlation_id: object = None
+
+
+NO_OUTER = Outer()
+_sign_in = fast_constructor(SignIn)
+_new_device = fast_constructor(Device)
+
+
+def event_id(p: Mapping[str, Any], outer: Outer, when: datetime) -> str:
+    """The record's id; exports without one fall back to correlationId@time."""
+    rid = p.get("id") or p.get("originalRequestId")
+    if rid:
+        return rid if isinstance(rid, str) else str(rid)
+    corr = p.get("correlationId") or outer.correlation_id
+    if corr:
+        return f"{corr}@{when.isoformat()}"
+    raise f.FieldError(outer.prefix + "id", "missing id (and no correlationId to stand in)")
+
+
+def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
+    # The per-record hot path: plain gets, JSON strings taken as they are ("" -> None).
+    g = p.get
+    pre = outer.prefix
+    raw_time = g("createdDateTime")
+    if raw_time:
+        when = f.time(raw_time, pre + "createdDateTime")
+    elif outer.time:
+        when = f.time(outer.time, outer.time_field)
+    else:
+        raise f.FieldError(pre + "createdDateTime", "missing sign-in time")
+
+    status = g("status")
+    if type(status) is not dict:
+        status = f.obj(status, pre + "status")
+    code: object = status.get("errorCode") if status else None
+    if type(code) is int:
+        error_code = code
+    elif code is not None and code != "":
+        error_code = f.error_code(code, pre + "status.errorCode")
+    elif outer.result is not None and outer.result != "":
+        error_code = f.error_code(outer.result, outer.result_field)
+    else:
+        error_code = 0  # Graph always sends status; a bare record is read as success
+
+    category = outer.category or _category(p)
+    interactive = g("isInteractive")
+    if type(interactive) is not bool:
+        interactive = f.boolean(interactive)
+        if interactive is None:
+            interactive = _INTERACTIVE_BY_CATEGORY.get(category)
+
+    risk_types = g("riskEventTypes_v2") or g("riskEventTypes") or ()
+    if risk_types:
+        risk_types = f.str_list(risk_types, pre + "riskEventTypes")
+
+    device = g("deviceDetail")
+    location = g("location")
+    return _sign_in(
+        id=event_id(p, outer, when),
+        time=when,
+        category=category,
+        correlation_id=g("correlationId") or f.text(outer.correlation_id),
+        user_principal_name=g("userPrincipalName") or None,
+        user_id=g("userId") or None,
+        user_display_name=g("userDisplayName") or None,
+        service_principal_name=g("servicePrincipalName") or None,
+        service_principal_id=g("servicePrincipalId") or None,
+        app_id=g("appId") or None,
+        app_display_name=g("appDisplayName") or None,
+        resource_display_name=g("resourceDisplayName") or None,
+        ip_address=g("ipAddress") or f.text(outer.ip),
+        autonomous_system_number=f.integer(g("autonomousSystemNumber")),
+        location=f.location(location, pre + "location") if location else NO_LOCATION,
+        device=_device(device, pre + "deviceDetail") if device else NO_DEVICE,
+        error_code=error_code,
+        failure_reason=status.get("failureReason") or None if status else None,
+        success=error_code == 0,
+        interactive=interactive,
+        risk_level_during_sign_in=f.level(g("riskLevelDuringSignIn")),
+        risk_level_aggregated=f.level(g("riskLevelAggregated")),
+        risk_state=f.risk_state(g("riskState")),
+        risk_detail=g("riskDetail") or None,
+        risk_event_types=risk_types,
+        conditional_access_status=g("conditionalAccessStatus") or None,
+        authentication_requirement=g("authenticationRequirement") or None,
+        session_id=g("sessionId") or None,
+        user_agent=g("userAgent") or None,
+        client_app_used=g("clientAppUsed") or None,
+        tenant_id=outer.tenant_id or g("tenantId") or g("homeTenantId") or None,
+    )
+
+
+def _category(p: Mapping[str, Any]) -> SignInCategory:
+    """Graph beta's signInEventTypes, else isInteractive, else the principal type."""
+    types = p.get("signInEventTypes")
+    if types:
+        for t in types if isinstance(types, list) else f.str_list(types, "signInEventTypes"):
+            category = _EVENT_TYPE_CATEGORY.get(t)
+            if category:
+                return category
+    interactive = f.boolean(p.get("isInteractive"))
+    if interactive is False:
+        return "nonInteractiveUser"
+    if interactive is None and p.get("servicePrincipalId") and not p.get("userId"):
+        return "servicePrincipal"
+    return "interactiveUser"
+
+
+def _device(value: object, field: str) -> Device:
+    d = value if type(value) is dict else f.obj(value, field)
+    if not d:
+        return NO_DEVICE
+    g = d.get
+    return _new_device(
+        device_id=g("deviceId") or None,
+        display_name=g("displayName") or None,
+        os=g("operatingSystem") or None,
+        browser=g("browser") or None,
+        is_compliant=f.boolean(g("isCompliant")),
+        is_managed=f.boolean(g("isManaged")),
+        trust_type=g("trustType") or None,
+    )

@@ -1,0 +1,225 @@
+"""Impossible travel: two consecutive successful sign-ins of one user too far apart
+for the time between them (Elastic: >= 500 km and >= 800 km/h).
+
+Cautions of seed 002 built in: only the chronological timeline counts (the
+sign-in right before and right after, never the set of all places); several
+cities of one country are usually carrier routing, so a same-country pair needs a
+different device or an open risk flag; anonymizer sign-ins are not travel; and a
+country-centroid place (no coordinates) needs an open risk flag to alert.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from detections.correlation import user_sign_in
+from detections.factories import T0, sign_in
+from detections.geo import Place, distance_km, place_of
+from detections.history import is_interactive, success_record, user_key
+from detections.model import Device, Event, Location, Severity
+from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
+from detections.state import SuccessSeen
+
+LONDON = Location(city="London", country="GB", latitude=51.51, longitude=-0.13)
+NEW_YORK = Location(
+    city="New York", state="New York", country="US", latitude=40.71, longitude=-74.01
+)
+CHICAGO = Location(city="Chicago", state="Illinois", country="US", latitude=41.88, longitude=-87.63)
+PHONE = Device(device_id="dev-phone", os="iOS 18", browser="Safari")
+
+
+def _place(s: SuccessSeen) -> Place | None:
+    return place_of(s.latitude, s.longitude, s.country)
+
+
+def match(event: Event, ctx: Context) -> Finding | None:
+    success = user_sign_in(event, "none")
+    if success is None or not is_interactive(success):
+        return None
+    here = success_record(success)
+    user = ctx.history.user(user_key(success))
+    if user is None or here.anonymized or _place(here) is None:
+        return None
+    key = (here.time, here.event_id)
+    timeline = [
+        s
+        for s in user.successes
+        if not s.anonymized and _place(s) is not None and s.event_id != here.event_id
+    ]
+    earlier = [s for s in timeline if (s.time, s.event_id) < key]
+    later = [s for s in timeline if (s.time, s.event_id) > key]
+    pairs = ([(earlier[-1], here)] if earlier else []) + ([(here, later[0])] if later else [])
+    for a, b in pairs:
+        finding = _judge(a, b, ctx, event.principal)
+        if finding is not None:
+            return finding
+    return None
+
+
+def _judge(a: SuccessSeen, b: SuccessSeen, ctx: Context, principal: str) -> Finding | None:
+    pa, pb = _place(a), _place(b)
+    if pa is None or pb is None:
+        return None
+    km = distance_km(pa, pb)
+    hours = (b.time - a.time).total_seconds() / 3600
+    if km < ctx.float_param("min_distance_km"):
+        return None
+    speed = km / hours if hours > 0 else None  # None: at the same moment
+    if speed is not None and speed < ctx.float_param("min_speed_kmh"):
+        return None
+    evidence = []
+    if a.risky or b.risky:
+        evidence.append("risk flag")
+    if a.device and b.device and a.device != b.device:
+        evidence.append("different device")
+    confidence = "high" if pa.confidence == pb.confidence == "high" else "low"
+    if confidence == "low" and "risk flag" not in evidence:
+        return None  # a country centroid never alone raises impossible travel
+    same_country = bool(a.country) and (a.country or "").upper() == (b.country or "").upper()
+    if same_country and not evidence:
+        return None  # cities of one country: usually ISP or mobile-carrier routing
+    context: dict[str, JsonValue] = {
+        "principal": principal,
+        "from": _where(a),
+        "to": _where(b),
+        "distance_km": round(km),
+        "hours": round(hours, 2),
+        "speed_kmh": round(speed) if speed is not None else None,
+        "same_country": same_country,
+        "evidence": list(evidence),
+        "location_confidence": confidence,
+    }
+    return Finding(
+        title=f"Impossible travel for {principal}: {_label(a)} to {_label(b)} "
+        f"({round(km)} km in {round(hours * 60)} min)",
+        severity=Severity.HIGH if evidence else None,
+        context=context,
+        related_event_ids=(a.event_id, b.event_id),
+    )
+
+
+def _label(s: SuccessSeen) -> str:
+    return ", ".join(p for p in (s.city, s.country) if p) or "unknown"
+
+
+def _where(s: SuccessSeen) -> dict[str, JsonValue]:
+    return {
+        "event_id": s.event_id,
+        "time": s.time.isoformat(),
+        "ip_address": s.ip,
+        "city": s.city,
+        "country": s.country,
+        "latitude": s.latitude,
+        "longitude": s.longitude,
+        "device": s.device,
+        "risky": s.risky,
+    }
+
+
+def _later(minutes: int, **overrides: Any) -> Event:
+    """Alice's next sign-in, ``minutes`` after the first, from another IP."""
+    return sign_in(
+        id="s2", ip_address="198.51.100.7", time=T0 + timedelta(minutes=minutes), **overrides
+    )
+
+
+FIRST = sign_in(id="s1")  # Seattle, laptop, T0
+NO_COORDS = Location(country="US")
+
+RULE = Rule(
+    id="impossible_travel",
+    version=1,
+    title="Impossible travel between consecutive sign-ins",
+    description=(
+        "Two consecutive successful interactive sign-ins of one user at least 500 km apart "
+        "with an implied speed of at least 800 km/h. Same-country pairs need a different "
+        "device or an open risk flag; anonymizers and centroid-only places do not count alone."
+    ),
+    severity=Severity.MEDIUM,
+    risk_score=60,
+    mitre=("T1078.004",),
+    kinds=("signIn",),
+    dedup_fields=("principal",),
+    dedup_window=timedelta(hours=1),
+    investigation=(
+        "Read both sign-ins in the user's chronological timeline, not the list of all places.",
+        "Compare devices, user agents and networks: a VPN or a cloud proxy explains many cases.",
+        "Ask the user; if neither sign-in is theirs, reset the password and revoke sessions.",
+    ),
+    false_positives=(
+        "VPN or secure web gateway egress in another country.",
+        "Geolocation errors of mobile carriers routing through a distant city.",
+    ),
+    references=(
+        "https://github.com/elastic/detection-rules/blob/main/rules/integrations/azure/"
+        "initial_access_entra_id_signin_impossible_travel.toml",
+    ),
+    known_gaps=(
+        "Non-interactive sign-ins are not judged (token replay: session_multiple_ips).",
+        "Pairs more than 26 hours apart are beyond the history retention (and never too fast).",
+    ),
+    params=(
+        Param(name="min_distance_km", default=500, description="Least distance of a pair."),
+        Param(name="min_speed_kmh", default=800, description="Least implied speed of a pair."),
+    ),
+    match=match,
+    tests=(
+        RuleTest(
+            name="Seattle to London in an hour fires",
+            before=(FIRST,),
+            event=_later(60, location=LONDON),
+            expect=True,
+            severity=Severity.MEDIUM,
+            dedup=("alice@contoso.com",),
+        ),
+        RuleTest(
+            name="with a risk flag it is high",
+            before=(FIRST,),
+            event=_later(
+                60, location=LONDON, risk_level_during_sign_in="medium", risk_state="atRisk"
+            ),
+            expect=True,
+            severity=Severity.HIGH,
+        ),
+        RuleTest(
+            name="long-haul flight at plausible speed does not",
+            before=(FIRST,),
+            event=_later(600, location=LONDON),
+            expect=False,
+        ),
+        RuleTest(
+            name="same country same device is carrier routing",
+            before=(FIRST,),
+            event=_later(30, location=NEW_YORK),
+            expect=False,
+        ),
+        RuleTest(
+            name="same country on a different device fires",
+            before=(FIRST,),
+            event=_later(30, location=NEW_YORK, device=PHONE),
+            expect=True,
+            severity=Severity.HIGH,
+        ),
+        RuleTest(
+            name="dismissed risk is no evidence",
+            before=(FIRST,),
+            event=_later(
+                30, location=CHICAGO, risk_level_during_sign_in="high", risk_state="dismissed"
+            ),
+            expect=False,
+        ),
+        RuleTest(
+            name="anonymizer sign-in is not travel",
+            before=(FIRST,),
+            event=_later(30, location=LONDON, risk_event_types=("anonymizedIPAddress",)),
+            expect=False,
+        ),
+        RuleTest(
+            name="country centroid alone does not",
+            before=(sign_in(id="s1", location=NO_COORDS),),
+            event=_later(30, location=Location(country="GB")),
+            expect=False,
+        ),
+    ),
+)

@@ -1,0 +1,168 @@
+"""Password spray: one password tried against many users.
+
+Two forms. From one IP: credential failures against many distinct users in a
+window (Sentinel: >= 5 users per 20 min; Elastic: >= 15 in 30 min; default 10
+in 30 min), with failed users outnumbering the users the same IP signed in
+successfully (a busy office NAT has many of both). Distributed: the same error
+code against many users from several IPs, none of them with more successful
+users than failed ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from detections.correlation import ids, series, summary, user_sign_in
+from detections.history import attempt_record
+from detections.model import Event, Severity, SignIn
+from detections.rule import Context, Finding, Param, Rule, RuleTest
+from detections.state import Attempt
+from detections.windows import between, busiest, with_event
+
+FAIL: dict[str, Any] = {"success": False, "error_code": 50126}
+
+
+def _user(a: Attempt) -> str:
+    return a.user
+
+
+def _successful_users(ctx: Context, ips: set[str], start: datetime, end: datetime) -> set[str]:
+    """Users whose password these IPs got right in the window (success or interrupt)."""
+    users: set[str] = set()
+    for ip in ips:
+        state = ctx.history.ip(ip)
+        if state is not None:
+            users |= {a.user for a in between(state.successes, start, end)}
+    return users
+
+
+def match(event: Event, ctx: Context) -> Finding | None:
+    sign_in = user_sign_in(event, "credential")
+    if sign_in is None or not sign_in.ip_address:
+        return None
+    span = timedelta(minutes=ctx.int_param("window_minutes"))
+    record = attempt_record(sign_in)
+    state = ctx.history.ip(sign_in.ip_address)
+    burst = busiest(with_event(state.failures if state else [], record), sign_in.time, span, _user)
+    failed = {a.user for a in burst}
+    if len(failed) >= ctx.int_param("min_users"):
+        ok = _successful_users(ctx, {sign_in.ip_address}, burst[0].time, burst[-1].time)
+        if len(failed - ok) > len(ok):
+            return _finding(f"from {sign_in.ip_address}", burst, (sign_in.ip_address,))
+    same_code = [a for a in ctx.history.tenant.failures if a.code == sign_in.error_code]
+    spread = busiest(with_event(same_code, record), sign_in.time, span, _user)
+    users, ips = {a.user for a in spread}, {a.ip for a in spread if a.ip}
+    if len(users) < ctx.int_param("distributed_min_users"):
+        return None
+    if len(ips) < ctx.int_param("distributed_min_ips"):
+        return None
+    ok = _successful_users(ctx, ips, spread[0].time, spread[-1].time)
+    if len(users - ok) <= len(ok):
+        return None
+    return _finding(
+        f"from {len(ips)} IP addresses (error {sign_in.error_code})",
+        spread,
+        ("distributed", str(sign_in.error_code)),
+    )
+
+
+def _finding(source: str, burst: list[Attempt], dedup: tuple[str, ...]) -> Finding:
+    info = summary(burst)
+    return Finding(
+        title=f"Password spray against {info['distinct_users']} users {source}",
+        principal=f"{info['distinct_users']} users",
+        context={**info, "form": "distributed" if dedup[0] == "distributed" else "single_ip"},
+        dedup_values=dedup,
+        related_event_ids=ids(burst),
+    )
+
+
+def _spray(n: int, prefix: str, **overrides: Any) -> tuple[SignIn, ...]:
+    return series(n, prefix=prefix, per_user=True, step=timedelta(minutes=1), **overrides)
+
+
+RULE = Rule(
+    id="password_spray",
+    version=1,
+    title="Password spray",
+    description=(
+        "Credential failures against many distinct users from one IP address (failed users "
+        "outnumbering successful ones), or with the same error code from several IPs."
+    ),
+    severity=Severity.MEDIUM,
+    risk_score=60,
+    mitre=("T1110.003",),
+    kinds=("signIn",),
+    dedup_fields=("ip_address",),
+    dedup_window=timedelta(hours=2),
+    investigation=(
+        "Check which targeted users signed in successfully from the spraying IPs afterwards.",
+        "Look up the IPs' networks: hosting providers and proxies are typical for sprays.",
+        "Block the IPs with a named location and require MFA for the targeted users.",
+    ),
+    false_positives=(
+        "A misconfigured application or scanner authenticating many accounts with a stale "
+        "password from one host.",
+        "A password-expiry wave (50055) from several offices at once.",
+    ),
+    references=(
+        "https://github.com/Azure/Azure-Sentinel/blob/master/Solutions/Microsoft%20Entra%20ID/"
+        "Analytic%20Rules/SigninPasswordSpray.yaml",
+        "https://github.com/elastic/detection-rules/blob/main/rules/integrations/azure/"
+        "credential_access_entra_id_brute_force_activity.toml",
+    ),
+    known_gaps=(
+        "A spray slower than the window (one attempt per user per hour) is not seen.",
+        "In the deployed app, successes of spraying IPs are known only within the retention.",
+    ),
+    params=(
+        Param(name="min_users", default=10, description="Distinct failed users from one IP."),
+        Param(name="window_minutes", default=30, description="Window of both forms."),
+        Param(
+            name="distributed_min_users",
+            default=15,
+            description="Distinct failed users, same error code, across IPs (Elastic: 15).",
+        ),
+        Param(name="distributed_min_ips", default=3, description="IPs of the distributed form."),
+    ),
+    match=match,
+    tests=(
+        RuleTest(
+            name="ten users from one IP fires",
+            before=_spray(9, "s", **FAIL),
+            event=_spray(10, "s", **FAIL)[-1],
+            expect=True,
+            dedup=("203.0.113.10",),
+        ),
+        RuleTest(
+            name="nine users do not",
+            before=_spray(8, "s", **FAIL),
+            event=_spray(9, "s", **FAIL)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="office NAT with more successful users does not",
+            before=_spray(9, "s", **FAIL) + _spray(20, "ok", ip_address="203.0.113.10"),
+            event=_spray(10, "s", **FAIL)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="65001 from many users is no spray",
+            before=_spray(20, "c", success=False, error_code=65001),
+            event=_spray(21, "c", success=False, error_code=65001)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="distributed spray from three IPs fires",
+            before=tuple(
+                replace(s, ip_address=f"198.51.100.{i % 3}")
+                for i, s in enumerate(_spray(14, "d", **FAIL))
+            ),
+            event=_spray(15, "d", ip_address="198.51.100.9", **FAIL)[-1],
+            expect=True,
+            dedup=("distributed", "50126"),
+        ),
+    ),
+)

@@ -1,0 +1,221 @@
+"""The records the correlation history keeps, and their plain-dict form for storage.
+
+Every window is a small list sorted by (time, event id), so an event that arrives
+late but within retention is still counted. Each list is bounded by age (relative
+to its newest entry: no clock is read) and by length.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+# Retention of each window and the most entries it keeps. Rule windows longer than
+# these are undercounted; the defaults of every rule sit well inside them.
+EVENT_RETENTION = timedelta(hours=26)  # impossible travel needs ~25 h (20,000 km at 800 km/h)
+COUNTRY_RETENTION = timedelta(days=180)
+MAX_SUCCESSES = 40
+MAX_USER_FAILURES = 100
+MAX_COUNTRIES = 64
+MAX_SESSIONS = 20
+MAX_SESSION_NETWORKS = 12
+MAX_IP_ENTRIES = 200
+MAX_TENANT_ENTRIES = 1500
+
+
+class Timed(Protocol):
+    @property
+    def time(self) -> datetime: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=Timed)
+
+
+def _t(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        msg = f"naive timestamp in stored state: {text!r}"
+        raise ValueError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessSeen:
+    """A successful interactive sign-in: where, on what device, with what risk."""
+
+    time: datetime
+    event_id: str
+    ip: str | None
+    country: str | None
+    city: str | None
+    latitude: float | None
+    longitude: float | None
+    device: str | None  # device id, else "os/browser"; None when unknown
+    risky: bool  # an open, active risk flag on the sign-in
+    anonymized: bool  # through a known anonymizer (Tor, anonymous VPN)
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.time.isoformat(),
+            self.event_id,
+            self.ip,
+            self.country,
+            self.city,
+            self.latitude,
+            self.longitude,
+            self.device,
+            self.risky,
+            self.anonymized,
+        ]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> SuccessSeen:
+        return cls(_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], bool(v[8]), bool(v[9]))
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A sign-in attempt in a failure window: who, from where, with which code."""
+
+    time: datetime
+    event_id: str
+    user: str
+    ip: str | None
+    code: int
+    asn: int | None = None
+    country: str | None = None
+
+    def to_list(self) -> list[Any]:
+        return [
+            self.time.isoformat(),
+            self.event_id,
+            self.user,
+            self.ip,
+            self.code,
+            self.asn,
+            self.country,
+        ]
+
+    @classmethod
+    def from_list(cls, v: list[Any]) -> Attempt:
+        return cls(_t(v[0]), v[1], v[2], v[3], int(v[4]), v[5], v[6])
+
+
+@dataclass(slots=True)
+class CountrySeen:
+    first: datetime
+    last: datetime
+    count: int = 1
+
+
+def insert(window: list[T], item: T, *, retention: timedelta, cap: int) -> bool:
+    """Insert in (time, id) order unless already there; trim by age and length."""
+    key = (item.time, item.event_id)
+    keys = [(x.time, x.event_id) for x in window]
+    at = bisect.bisect_left(keys, key)
+    if at < len(window) and keys[at] == key:
+        return False  # the same event seen again (poll overlap): count it once
+    window.insert(at, item)
+    horizon = window[-1].time - retention
+    drop = bisect.bisect_left([x.time for x in window], horizon)
+    drop = max(drop, len(window) - cap)
+    if drop > 0:
+        del window[:drop]
+    return True
+
+
+@dataclass(slots=True)
+class UserState:
+    """What one user did recently."""
+
+    countries: dict[str, CountrySeen] = field(default_factory=dict)
+    successes: list[SuccessSeen] = field(default_factory=list)
+    failures: list[Attempt] = field(default_factory=list)  # credential and MFA, by code
+    sessions: dict[str, list[Attempt]] = field(default_factory=dict)  # sessionId -> networks
+
+    @property
+    def last_success(self) -> SuccessSeen | None:
+        return self.successes[-1] if self.successes else None
+
+    @property
+    def first_seen(self) -> datetime | None:
+        """The earliest successful sign-in remembered: how much history we have."""
+        firsts = [c.first for c in self.countries.values()]
+        firsts += [s.time for s in self.successes[:1]]
+        return min(firsts) if firsts else None
+
+    def see_country(self, country: str, time: datetime) -> None:
+        seen = self.countries.get(country)
+        if seen is None:
+            self.countries[country] = CountrySeen(time, time)
+        else:
+            seen.first, seen.last = min(seen.first, time), max(seen.last, time)
+            seen.count += 1
+        newest = max(c.last for c in self.countries.values())
+        for name in [n for n, c in self.countries.items() if c.last < newest - COUNTRY_RETENTION]:
+            del self.countries[name]
+        while len(self.countries) > MAX_COUNTRIES:
+            del self.countries[min(self.countries, key=lambda n: self.countries[n].last)]
+
+    def see_session(self, session_id: str, network: Attempt) -> None:
+        window = self.sessions.setdefault(session_id, [])
+        insert(window, network, retention=EVENT_RETENTION, cap=MAX_SESSION_NETWORKS)
+        newest = max(w[-1].time for w in self.sessions.values() if w)
+        for sid in [s for s, w in self.sessions.items() if w[-1].time < newest - EVENT_RETENTION]:
+            del self.sessions[sid]
+        while len(self.sessions) > MAX_SESSIONS:
+            del self.sessions[min(self.sessions, key=lambda s: self.sessions[s][-1].time)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "countries": {
+                k: [c.first.isoformat(), c.last.isoformat(), c.count]
+                for k, c in self.countries.items()
+            },
+            "successes": [s.to_list() for s in self.successes],
+            "failures": [f.to_list() for f in self.failures],
+            "sessions": {k: [n.to_list() for n in w] for k, w in self.sessions.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserState:
+        return cls(
+            countries={
+                k: CountrySeen(_t(v[0]), _t(v[1]), int(v[2]))
+                for k, v in data.get("countries", {}).items()
+            },
+            successes=[SuccessSeen.from_list(v) for v in data.get("successes", [])],
+            failures=[Attempt.from_list(v) for v in data.get("failures", [])],
+            sessions={
+                k: [Attempt.from_list(v) for v in w] for k, w in data.get("sessions", {}).items()
+            },
+        )
+
+
+@dataclass(slots=True)
+class WindowState:
+    """Failure and success windows for one IP address, or for the whole tenant."""
+
+    failures: list[Attempt] = field(default_factory=list)  # credential failures
+    successes: list[Attempt] = field(default_factory=list)  # password accepted
+    lockouts: list[Attempt] = field(default_factory=list)  # 50053 (tenant only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failures": [a.to_list() for a in self.failures],
+            "successes": [a.to_list() for a in self.successes],
+            "lockouts": [a.to_list() for a in self.lockouts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WindowState:
+        return cls(
+            failures=[Attempt.from_list(v) for v in data.get("failures", [])],
+            successes=[Attempt.from_list(v) for v in data.get("successes", [])],
+            lockouts=[Attempt.from_list(v) for v in data.get("lockouts", [])],
+        )

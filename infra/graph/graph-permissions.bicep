@@ -1,0 +1,61 @@
+// Microsoft Graph application permissions (app-role assignments) for the app's managed
+// identity. Deploying this needs an Entra Privileged Role Administrator or Global
+// Administrator (it grants tenant-wide read access to risk and sign-in data).
+//
+// Kept in the alias form `extension microsoftGraphV1` (bicepconfig.json): pycep-parser
+// 0.7.1 parses it; checkov's pinned pycep-parser 0.5.1 cannot parse any extension
+// statement, so tools/check_infra.py leaves this folder out of the checkov scan.
+//
+// Standalone (an administrator, after a deployment with grantGraphPermissions=false):
+//   az deployment group create -g <rg> -f infra/graph/graph-permissions.bicep \
+//     -p principalId=<identity principal id> feeds=riskDetections,riskyUsers,signIns,directoryRoles
+
+extension microsoftGraphV1
+
+@description('Object (principal) id of the managed identity the function app runs as.')
+param principalId string
+
+@description('Comma list of enabled feeds (RISKWATCH_FEEDS); each one adds the permission it needs.')
+param feeds string
+
+@description('Grant write permissions for remediation. Off by default: detection only reads.')
+param enableRemediation bool = false
+
+// Feed -> application permission; mirrors FEED_PERMISSIONS in service/graph/feeds.py
+// (tests/test_infra_graph.py compares them).
+var feedPermissions = {
+  riskDetections: 'IdentityRiskEvent.Read.All'
+  riskyUsers: 'IdentityRiskyUser.Read.All'
+  signIns: 'AuditLog.Read.All'
+  nonInteractiveSignIns: 'AuditLog.Read.All'
+  servicePrincipalSignIns: 'AuditLog.Read.All'
+  managedIdentitySignIns: 'AuditLog.Read.All'
+  servicePrincipalRiskDetections: 'IdentityRiskEvent.Read.All'
+  directoryRoles: 'Directory.Read.All'
+}
+
+// Only with enableRemediation=true: confirm compromised / dismiss risky users.
+var remediationPermissions = [
+  'IdentityRiskyUser.ReadWrite.All'
+]
+
+var readPermissions = [for feed in split(feeds, ','): feedPermissions[trim(feed)]]
+
+// union() drops duplicates (several sign-in feeds share AuditLog.Read.All).
+var permissions = union(readPermissions, enableRemediation ? remediationPermissions : [])
+
+var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
+
+resource graphSp 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
+  appId: microsoftGraphAppId
+}
+
+resource grants 'Microsoft.Graph/appRoleAssignedTo@v1.0' = [
+  for permission in permissions: {
+    appRoleId: filter(graphSp.appRoles, role => role.value == permission)[0].id
+    principalId: principalId
+    resourceId: graphSp.id
+  }
+]
+
+output grantedPermissions array = permissions

@@ -1,0 +1,215 @@
+// Riskwatch: everything one tenant needs, in one resource group, with one command
+// (`azd up`, or `az deployment sub create -l <region> -f infra/main.bicep -p infra/main.parameters.json`).
+// See infra/README-deploy.md for who must consent to what.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(40)
+@description('Environment name (azd AZURE_ENV_NAME); names and tags derive from it.')
+param environmentName string
+
+@minLength(1)
+@description('Region of every resource (must offer Flex Consumption).')
+param location string
+
+@description('Object id of the deploying user (azd AZURE_PRINCIPAL_ID): may set the Key Vault secrets. Empty: nobody.')
+param principalId string = ''
+
+@description('Grant the Graph application permissions in this deployment (needs Privileged Role Administrator or Global Administrator). False: run infra/graph/graph-permissions.bicep separately.')
+param grantGraphPermissions bool = true
+
+@description('Also grant Graph write permissions for remediation. Off by default.')
+param enableRemediation bool = false
+
+@description('Deploy the diagnostic-settings export path (export storage account + Event Grid system topic).')
+param enableExport bool = false
+
+@description('Alert sinks to switch on (comma list of webhook, teams, slack); their secrets go in Key Vault.')
+param alertSinks string = ''
+
+// ---- app settings (defaults are the code's defaults) ----
+@minLength(3)
+@maxLength(40)
+@description('RISKWATCH_TABLE_PREFIX: prefix of every table (letters and digits).')
+param tablePrefix string = 'riskwatch'
+
+@description('RISKWATCH_FEEDS: comma list of Graph feeds; also decides the Graph permissions granted.')
+param feeds string = 'riskDetections,riskyUsers,signIns,directoryRoles'
+
+@description('RISKWATCH_SCHEDULE: NCRONTAB (six fields, seconds first).')
+param schedule string = '0 */5 * * * *'
+
+@description('RISKWATCH_GRAPH_BASE_URL (national clouds differ).')
+param graphBaseUrl string = 'https://graph.microsoft.com'
+
+param lookbackHours int = 48
+param runBudgetSeconds int = 480
+param maxAlertsPerRun int = 1000
+
+@description('RISKWATCH_DISABLED_RULES: comma list of rule ids.')
+param disabledRules string = ''
+
+@allowed([
+  'informational'
+  'low'
+  'medium'
+  'high'
+  'critical'
+])
+param webhookMinSeverity string = 'medium'
+
+@allowed([
+  'informational'
+  'low'
+  'medium'
+  'high'
+  'critical'
+])
+param teamsMinSeverity string = 'medium'
+
+@allowed([
+  'informational'
+  'low'
+  'medium'
+  'high'
+  'critical'
+])
+param slackMinSeverity string = 'medium'
+
+param businessTimezone string = 'UTC'
+param businessHours string = '08:00-18:00'
+param businessDays string = 'Mon-Fri'
+param portalUrl string = 'https://entra.microsoft.com'
+
+@description('Days exported logs and dead letters are kept (export path only).')
+param exportRetentionDays int = 30
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  app: 'riskwatch'
+}
+var deploymentContainerName = 'app-package'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-riskwatch-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-riskwatch-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'strw${resourceToken}'
+    location: location
+    tags: tags
+    tablePrefix: tablePrefix
+    deploymentContainerName: deploymentContainerName
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    workspaceName: 'log-riskwatch-${resourceToken}'
+    appInsightsName: 'appi-riskwatch-${resourceToken}'
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-rw-${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+    secretsOfficerPrincipalId: principalId
+  }
+}
+
+module export 'modules/export.bicep' = if (enableExport) {
+  name: 'export'
+  scope: rg
+  params: {
+    name: 'strwexp${resourceToken}'
+    location: location
+    tags: tags
+    systemTopicName: 'evgt-riskwatch-export-${resourceToken}'
+    deadLetterContainerName: deadLetterContainerName
+    appPrincipalId: identity.outputs.principalId
+    retentionDays: exportRetentionDays
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    planName: 'plan-riskwatch-${resourceToken}'
+    appName: 'func-riskwatch-${resourceToken}'
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    vaultUri: keyVault.outputs.vaultUri
+    alertSinks: split(alertSinks, ',')
+    exportStorageAccountName: enableExport ? export.outputs.name : ''
+    tablePrefix: tablePrefix
+    feeds: feeds
+    schedule: schedule
+    graphBaseUrl: graphBaseUrl
+    lookbackHours: lookbackHours
+    runBudgetSeconds: runBudgetSeconds
+    maxAlertsPerRun: maxAlertsPerRun
+    disabledRules: disabledRules
+    webhookMinSeverity: webhookMinSeverity
+    teamsMinSeverity: teamsMinSeverity
+    slackMinSeverity: slackMinSeverity
+    businessTimezone: businessTimezone
+    businessHours: businessHours
+    businessDays: businessDays
+    portalUrl: portalUrl
+  }
+}
+
+module graphPermissions 'graph/graph-permissions.bicep' = if (grantGraphPermissions) {
+  name: 'graph-permissions'
+  scope: rg
+  params: {
+    principalId: identity.outputs.principalId
+    feeds: feeds
+    enableRemediation: enableRemediation
+  }
+}
+
+// azd stores these outputs in its environment; the postdeploy hook reads them.
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output RISKWATCH_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output RISKWATCH_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output RISKWATCH_EXPORT_ENABLED bool = enableExport
+output RISKWATCH_EXPORT_STORAGE_ACCOUNT_ID string = enableExport ? export.outputs.id : ''
+output RISKWATCH_EXPORT_SYSTEM_TOPIC_NAME string = enableExport ? export.outputs.systemTopicName : ''
+output RISKWATCH_EXPORT_DEADLETTER_CONTAINER string = deadLetterContainerName

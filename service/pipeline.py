@@ -1,0 +1,206 @@
+"""The main job: events → rules → dedup claim → outbox → delivery, exactly once.
+
+Every step leaves state that a later run (or another worker) can finish:
+
+1. a claim and the ledger rows of the events it counts commit in one transaction;
+2. the worker that opened a claim writes the outbox row and marks the claim outboxed;
+   any worker that finds a claim not outboxed writes the row again (a create
+   conflict means it is there), so a crash between 1 and 2 loses nothing;
+3. delivery leases each sink of each outbox row, posts, and records the outcome.
+
+The only duplicate is a crash between a receiver's 2xx and step 3's mark: the
+alert is posted again with the same alert_id, which receivers use to discard it.
+``hook(point)`` runs at "after_claim", "after_outbox" and "after_send" so tests
+can crash the pipeline exactly there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from detections.alerts import OVERFLOW_RULE_ID, Alert, alert_id_for
+from detections.engine import Engine, Match, RuleFailure
+from detections.model import Event, Severity
+from detections.registry import load_rules
+from detections.rule import ParamValue, Rule
+from service.settings import Settings
+from service.sinks.base import Sink
+from service.state.dedup import Budget, Claim, DedupStore
+from service.state.delivery import Deliverer, DeliveryReport, RetryPolicy
+from service.state.history import HistoryStore, InMemoryHistoryStore
+from service.state.outbox import Outbox
+from service.state.sweep import SweepReport, sweep
+from service.state.tables import Tables
+from service.storage import table_service
+
+Hook = Callable[[str], None]
+
+
+def _no_hook(point: str) -> None:
+    del point
+
+
+@dataclass(slots=True)
+class RunReport:
+    events: int = 0
+    matches: int = 0
+    alerts_raised: int = 0
+    duplicates_skipped: int = 0
+    suppressed: int = 0  # matches over the per-run cap, summarised in one overflow alert
+    rule_failures: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    failures: list[RuleFailure] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        tables: Tables,
+        sinks: Sequence[Sink] = (),
+        *,
+        rules: Sequence[Rule] | None = None,
+        params: Mapping[str, Mapping[str, ParamValue]] | None = None,
+        disabled_rules: Iterable[str] = (),
+        history_store: HistoryStore | None = None,
+        max_alerts_per_run: int = 1000,
+        lookback: timedelta = timedelta(hours=48),
+        outbox_retention: timedelta = timedelta(days=7),
+        lease_for: timedelta = timedelta(minutes=5),
+        retry_policy: RetryPolicy | None = None,
+        worker_id: str | None = None,
+        hook: Hook | None = None,
+    ) -> None:
+        disabled = set(disabled_rules)
+        self.rules = tuple(r for r in (rules or load_rules()) if r.id not in disabled)
+        self.params = params or {}
+        self.tables = tables
+        self.sinks = tuple(sinks)
+        self.history_store = history_store or InMemoryHistoryStore()
+        self.max_alerts_per_run = max_alerts_per_run
+        self.outbox_retention = outbox_retention
+        self.hook = hook or _no_hook
+        # Re-reads reach back one look-back behind a watermark that may itself lag by one.
+        self.dedup = DedupStore(tables, ledger_retention=2 * lookback + timedelta(days=1))
+        self.outbox = Outbox(tables, self.sinks)
+        self.deliverer = Deliverer(
+            self.outbox,
+            self.sinks,
+            owner=worker_id or uuid.uuid4().hex,
+            lease_for=lease_for,
+            policy=retry_policy or RetryPolicy(),
+            hook=self.hook,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        sinks: Sequence[Sink] = (),
+        *,
+        history_store: HistoryStore | None = None,
+        hook: Hook | None = None,
+    ) -> Pipeline:
+        return cls(
+            Tables(table_service(settings.storage), settings.table_prefix),
+            sinks,
+            params=settings.rule_params,
+            disabled_rules=settings.disabled_rules,
+            history_store=history_store,
+            max_alerts_per_run=settings.max_alerts_per_run,
+            lookback=settings.lookback,
+            hook=hook,
+        )
+
+    def process(self, events: Iterable[Event], now: datetime, *, deliver: bool = True) -> RunReport:
+        """Run the rules over ``events`` and put every new alert in the outbox (then deliver)."""
+        batch = list(events)
+        report = RunReport(events=len(batch))
+        history = self.history_store.load(batch)
+        engine = Engine(self.rules, history=history, params=self.params)
+        by_key: dict[tuple[str, str], list[Match]] = {}
+        for matches, failures in engine.run(batch):
+            report.failures += failures
+            for match in matches:
+                by_key.setdefault((match.rule.id, match.dedup_hash), []).append(match)
+                report.matches += 1
+        self.history_store.save(history)
+        report.rule_failures = len(report.failures)
+        budget = Budget(self.max_alerts_per_run)
+        suppressed: list[Match] = []
+        for key_matches in sorted(by_key.values(), key=lambda ms: min(m.time for m in ms)):
+            result = self.dedup.record(
+                key_matches,
+                now,
+                budget,
+                on_opened=lambda claim: self._opened(claim, now),
+                before_replace=lambda claim: self._to_outbox(claim, now),
+            )
+            report.alerts_raised += result.opened
+            report.duplicates_skipped += result.duplicates
+            suppressed += result.suppressed
+        if suppressed:
+            report.suppressed = len(suppressed)
+            self._raise_overflow(suppressed, now)
+        if deliver:
+            delivery = self.deliver(now)
+            report.delivered = delivery.delivered
+            report.retried = delivery.retried
+            report.dead_lettered = delivery.dead_lettered
+        return report
+
+    def deliver(self, now: datetime) -> DeliveryReport:
+        """Finish interrupted outbox writes, then deliver every due alert to every sink."""
+        for claim in self.dedup.unoutboxed():
+            self._to_outbox(claim, now)
+        return self.deliverer.run(now)
+
+    def sweep(self, now: datetime) -> SweepReport:
+        return sweep(self.tables, now, self.outbox_retention)
+
+    def _opened(self, claim: Claim, now: datetime) -> None:
+        self.hook("after_claim")
+        self._to_outbox(claim, now)
+
+    def _to_outbox(self, claim: Claim, now: datetime) -> None:
+        self.outbox.write(claim.rule_id, claim.alert_id, claim.payload, claim.severity, now)
+        self.hook("after_outbox")
+        self.dedup.mark_outboxed(claim)
+
+    def _raise_overflow(self, suppressed: list[Match], now: datetime) -> None:
+        # One summary per hour however many workers overflow: its claim dedups it.
+        key = f"{OVERFLOW_RULE_ID}|{now.strftime('%Y-%m-%dT%H')}"
+        by_rule = Counter(m.rule.id for m in suppressed)
+        first = min(m.time for m in suppressed)
+        last = max(m.time for m in suppressed)
+        alert = Alert(
+            alert_id=alert_id_for(key, first),
+            rule_id=OVERFLOW_RULE_ID,
+            rule_version=1,
+            title=f"{len(suppressed)} matches not raised: the cap of "
+            f"{self.max_alerts_per_run} alerts per run was reached",
+            severity=Severity.HIGH,
+            risk_score=73,
+            principal="(many)",
+            dedup_key=key,
+            first_seen=first,
+            last_seen=last,
+            window_end=now + timedelta(hours=1),
+            count=len(suppressed),
+            event_ids=[],
+            mitre=(),
+            context={
+                "suppressed_by_rule": dict(sorted(by_rule.items())),
+                "max_alerts_per_run": self.max_alerts_per_run,
+                "why": "Suppressed matches were not marked as seen: later runs raise them "
+                "while they are inside the look-back. Raise the cap or narrow the input.",
+            },
+        )
+        claim = self.dedup.open_summary(alert)
+        if claim is not None:
+            self._opened(claim, now)

@@ -1,0 +1,265 @@
+"""App settings, read once from the environment into one frozen object.
+
+``load_settings()`` lists every missing or invalid setting in one ``SettingsError``.
+Webhook URLs, the HMAC key and storage connection strings are ``Secret``s: their
+repr and str never show the value, so a logged ``Settings`` leaks nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import time, timedelta
+from typing import Literal, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from detections.model import Severity
+from detections.registry import load_rules
+from detections.rule import ParamValue, Rule
+from service.settings_parsing import (
+    Reader,
+    Secret,
+    SettingsError,
+    is_loopback,
+    parse_days,
+    parse_hours,
+)
+
+__all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
+
+FEEDS = (
+    "riskDetections",
+    "riskyUsers",
+    "signIns",
+    "nonInteractiveSignIns",
+    "servicePrincipalSignIns",
+    "managedIdentitySignIns",
+    "servicePrincipalRiskDetections",
+    "directoryRoles",
+)
+DEFAULT_FEEDS = ("riskDetections", "riskyUsers", "signIns", "directoryRoles")
+GraphAuth = Literal["managedidentity", "cli", "none"]
+_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorageSettings:
+    """A connection string (local, Azurite) or an account reached with an identity."""
+
+    setting: str  # the setting it came from, for messages
+    connection_string: Secret | None = None
+    account_name: str | None = None
+    client_id: str | None = None  # user-assigned identity; None: DefaultAzureCredential
+    table_service_uri: str | None = None
+    blob_service_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SinkSettings:
+    name: Literal["webhook", "teams", "slack"]
+    url: Secret
+    min_severity: Severity
+    secret: Secret | None = None  # HMAC key (generic webhook only)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessHours:
+    timezone: ZoneInfo
+    start: time
+    end: time
+    days: frozenset[int]  # Monday = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    storage: StorageSettings
+    export_storage: StorageSettings | None
+    table_prefix: str
+    sinks: tuple[SinkSettings, ...]
+    max_alerts_per_run: int
+    schedule: str
+    graph_base_url: str
+    graph_auth: GraphAuth
+    azure_client_id: str | None
+    feeds: tuple[str, ...]
+    lookback: timedelta
+    run_budget: timedelta
+    disabled_rules: frozenset[str]
+    rule_params: Mapping[str, Mapping[str, ParamValue]]
+    business_hours: BusinessHours
+    portal_url: str
+
+    def sink(self, name: str) -> SinkSettings | None:
+        return next((s for s in self.sinks if s.name == name), None)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, rules: Sequence[Rule] | None = None
+) -> Settings:
+    """Parse every setting; raise one ``SettingsError`` listing all problems."""
+    read = Reader(os.environ if env is None else env)
+    all_rules = tuple(rules) if rules is not None else load_rules()
+    storage = _storage(read, "RISKWATCH_STORAGE") or _storage(read, "AzureWebJobsStorage")
+    if storage is None:
+        read.problems.append(
+            "RISKWATCH_STORAGE: missing (set it, RISKWATCH_STORAGE__accountName, or "
+            "AzureWebJobsStorage)"
+        )
+    graph_base = read.url("RISKWATCH_GRAPH_BASE_URL", secret=False,
+                          default="https://graph.microsoft.com") or "https://graph.microsoft.com"
+    settings = Settings(
+        storage=storage or StorageSettings(setting="RISKWATCH_STORAGE"),
+        export_storage=_storage(read, "RISKWATCH_EXPORT_STORAGE"),
+        table_prefix=_prefix(read),
+        sinks=_sinks(read),
+        max_alerts_per_run=read.number("RISKWATCH_MAX_ALERTS_PER_RUN", 1000, int, 1, 100_000),
+        schedule=_schedule(read),
+        graph_base_url=graph_base.rstrip("/"),
+        graph_auth=_graph_auth(read, graph_base),
+        azure_client_id=read.raw("AZURE_CLIENT_ID"),
+        feeds=read.choices("RISKWATCH_FEEDS", DEFAULT_FEEDS, FEEDS),
+        lookback=timedelta(hours=read.number("RISKWATCH_LOOKBACK_HOURS", 48.0, float, 0, 720)),
+        run_budget=timedelta(
+            seconds=read.number("RISKWATCH_RUN_BUDGET_SECONDS", 480.0, float, 10, 3600)
+        ),
+        disabled_rules=frozenset(
+            read.choices("RISKWATCH_DISABLED_RULES", (), tuple(r.id for r in all_rules))
+        ),
+        rule_params=_rule_params(read, all_rules),
+        business_hours=_business_hours(read),
+        portal_url=(
+            read.url("RISKWATCH_PORTAL_URL", secret=False, default="https://entra.microsoft.com")
+            or "https://entra.microsoft.com"
+        ).rstrip("/"),
+    )
+    if read.problems:
+        raise SettingsError(read.problems)
+    return settings
+
+
+def _storage(read: Reader, base: str) -> StorageSettings | None:
+    connection = read.raw(base)
+    account = read.raw(f"{base}__accountName")
+    table_uri = read.url(f"{base}__tableServiceUri", secret=False)
+    blob_uri = read.url(f"{base}__blobServiceUri", secret=False)
+    credential = read.raw(f"{base}__credential")
+    if credential is not None and credential.lower() != "managedidentity":
+        read.problems.append(f"{base}__credential: only 'managedidentity' is supported")
+    if connection is not None:
+        if "AccountName=" not in connection and "UseDevelopmentStorage=true" not in connection:
+            read.problems.append(f"{base}: not a storage connection string (no AccountName=)")
+        return StorageSettings(setting=base, connection_string=Secret(connection))
+    if account is None and table_uri is None:
+        return None
+    return StorageSettings(
+        setting=base,
+        account_name=account,
+        client_id=read.raw(f"{base}__clientId"),
+        table_service_uri=table_uri,
+        blob_service_uri=blob_uri,
+    )
+
+
+def _prefix(read: Reader) -> str:
+    prefix = read.text("RISKWATCH_TABLE_PREFIX", "riskwatch")
+    if not _PREFIX.match(prefix):
+        read.problems.append(
+            "RISKWATCH_TABLE_PREFIX: letters and digits only, starting with a letter, at most 40"
+        )
+    return prefix
+
+
+def _sinks(read: Reader) -> tuple[SinkSettings, ...]:
+    sinks: list[SinkSettings] = []
+    names: tuple[Literal["webhook", "teams", "slack"], ...] = ("webhook", "teams", "slack")
+    for name in names:
+        setting = f"RISKWATCH_{name.upper()}"
+        url = read.url(f"{setting}_WEBHOOK_URL" if name != "webhook" else f"{setting}_URL",
+                       secret=True)
+        severity = read.severity(f"{setting}_MIN_SEVERITY", Severity.MEDIUM)
+        if url is None:
+            continue
+        hmac_key = read.raw("RISKWATCH_WEBHOOK_SECRET") if name == "webhook" else None
+        sinks.append(
+            SinkSettings(
+                name=name,
+                url=Secret(url),
+                min_severity=severity,
+                secret=Secret(hmac_key) if hmac_key else None,
+            )
+        )
+    return tuple(sinks)
+
+
+def _schedule(read: Reader) -> str:
+    schedule = read.text("RISKWATCH_SCHEDULE", "0 */5 * * * *")
+    fields = schedule.split()
+    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
+        read.problems.append(
+            f"RISKWATCH_SCHEDULE: {schedule[:60]!r} is not a six-field NCRONTAB expression "
+            "(second minute hour day month day-of-week)"
+        )
+    return schedule
+
+
+def _graph_auth(read: Reader, base_url: str) -> GraphAuth:
+    auth = read.text("RISKWATCH_GRAPH_AUTH", "managedidentity").lower()
+    if auth not in ("managedidentity", "cli", "none"):
+        read.problems.append("RISKWATCH_GRAPH_AUTH: must be managedidentity, cli or none")
+        return "managedidentity"
+    if auth == "none" and not is_loopback(_host(base_url)):
+        read.problems.append(
+            "RISKWATCH_GRAPH_AUTH: 'none' is only allowed for a loopback Graph URL"
+        )
+    return cast(GraphAuth, auth)
+
+
+def _host(url: str) -> str | None:
+    return urlsplit(url).hostname
+
+
+def _rule_params(read: Reader, rules: Sequence[Rule]) -> dict[str, dict[str, ParamValue]]:
+    """``RISKWATCH_<RULE_ID>_<PARAM>`` for every Param, parsed to its default's type."""
+    out: dict[str, dict[str, ParamValue]] = {}
+    for rule in rules:
+        for param in rule.params:
+            name = f"RISKWATCH_{rule.id}_{param.name}".upper()
+            if read.raw(name) is None:
+                continue
+            value: ParamValue
+            if isinstance(param.default, bool):
+                value = read.text(name, "").lower() in ("1", "true", "yes")
+            elif isinstance(param.default, int):
+                value = read.number(name, param.default, int, -(2**53), 2**53)
+            elif isinstance(param.default, float):
+                value = read.number(name, param.default, float, float("-inf"), float("inf"))
+            else:
+                value = read.text(name, param.default)
+            out.setdefault(rule.id, {})[param.name] = value
+    return out
+
+
+def _business_hours(read: Reader) -> BusinessHours:
+    zone_name = read.text("RISKWATCH_BUSINESS_TIMEZONE", "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        read.problems.append(f"RISKWATCH_BUSINESS_TIMEZONE: {zone_name[:60]!r} is not an IANA zone")
+        zone = ZoneInfo("UTC")
+    start, end = time(8), time(18)
+    hours = read.text("RISKWATCH_BUSINESS_HOURS", "08:00-18:00")
+    try:
+        start, end = parse_hours(hours)
+    except ValueError as exc:
+        read.problems.append(f"RISKWATCH_BUSINESS_HOURS: {hours[:40]!r}: {exc}")
+    days = frozenset(range(5))
+    text = read.text("RISKWATCH_BUSINESS_DAYS", "Mon-Fri")
+    try:
+        days = parse_days(text)
+    except ValueError as exc:
+        read.problems.append(f"RISKWATCH_BUSINESS_DAYS: {exc}")
+    return BusinessHours(timezone=zone, start=start, end=end, days=days)

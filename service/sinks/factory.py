@@ -1,0 +1,103 @@
+"""Builds the configured sinks from settings values: a URL, a secret, a minimum severity each.
+
+Error messages name the setting, never its value: the URLs are secrets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import requests
+
+from detections.model import Severity
+from service.sinks.base import Sink
+from service.sinks.http import Poster, RetryPolicy
+from service.sinks.render import DEFAULT_PORTAL_URL
+from service.sinks.slack import SlackSink
+from service.sinks.teams import TeamsSink
+from service.sinks.webhook import WebhookSink
+
+KEY_VAULT_MARKER = "@Microsoft.KeyVault("
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_webhook_url(url: str, setting: str) -> str:
+    """``url`` if usable: https, or http on loopback (tests). Raises ValueError otherwise."""
+    text = url.strip()
+    if text.startswith(KEY_VAULT_MARKER):
+        raise ValueError(f"{setting} is an unresolved Key Vault reference")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname or ""
+    except ValueError:
+        raise ValueError(f"{setting} is not a valid URL") from None
+    if not host:
+        raise ValueError(f"{setting} is not a valid URL")
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+        return text
+    raise ValueError(f"{setting} must be an https URL (http is allowed only for loopback)")
+
+
+def _severity(value: Severity | str, setting: str) -> Severity:
+    if isinstance(value, Severity):
+        return value
+    try:
+        return Severity.parse(value)
+    except ValueError:
+        names = ", ".join(s.value for s in Severity)
+        raise ValueError(f"{setting} must be one of {names}") from None
+
+
+def build_sinks(
+    *,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+    webhook_min_severity: Severity | str = Severity.MEDIUM,
+    teams_url: str | None = None,
+    teams_min_severity: Severity | str = Severity.MEDIUM,
+    slack_url: str | None = None,
+    slack_min_severity: Severity | str = Severity.MEDIUM,
+    portal_url: str = DEFAULT_PORTAL_URL,
+    policy: RetryPolicy | None = None,
+    session: requests.Session | None = None,
+) -> list[Sink]:
+    """Every sink whose URL is set, in the order webhook, Teams, Slack."""
+    sinks: list[Sink] = []
+    if webhook_url:
+        sinks.append(
+            WebhookSink(
+                check_webhook_url(webhook_url, "RISKWATCH_WEBHOOK_URL"),
+                secret=webhook_secret,
+                min_severity=_severity(webhook_min_severity, "RISKWATCH_WEBHOOK_MIN_SEVERITY"),
+                poster=Poster("webhook", policy, session=session),
+                portal_url=portal_url,
+            )
+        )
+    if teams_url:
+        sinks.append(
+            TeamsSink(
+                check_webhook_url(teams_url, "RISKWATCH_TEAMS_WEBHOOK_URL"),
+                min_severity=_severity(teams_min_severity, "RISKWATCH_TEAMS_MIN_SEVERITY"),
+                poster=Poster("teams", policy, session=session),
+                portal_url=portal_url,
+            )
+        )
+    if slack_url:
+        sinks.append(
+            SlackSink(
+                check_webhook_url(slack_url, "RISKWATCH_SLACK_WEBHOOK_URL"),
+                min_severity=_severity(slack_min_severity, "RISKWATCH_SLACK_MIN_SEVERITY"),
+                poster=Poster("slack", policy, session=session),
+                portal_url=portal_url,
+            )
+        )
+    return sinks

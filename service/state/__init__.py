@@ -1,0 +1,1 @@
+"""Riskwatch state in Azure Table Storage: dedup claims, event ledger, outbox, cursors, sweep."""
