@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from detections.errors import RiskwatchError
+from detections.directory import PrivilegedMap, parse_role_assignments
+from detections.enrich import Enricher
+from detections.errors import InputError, RiskwatchError, Where
 from detections.registry import load_rules
 from detections.rule import Rule
 from service import scan as scan_mod
+from service.settings import load_detection_settings
 
 EXIT_OK = 0
 EXIT_INPUT = 2
@@ -44,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("paths", nargs="+", metavar="PATH")
 
+    run = sub.add_parser("run", help="run the main job once with the configured state and sinks")
+    run.add_argument("--once", action="store_true", required=True, help="one run, then exit")
+    run.add_argument("--input", nargs="+", metavar="PATH", help="read files instead of Graph")
+    run.add_argument("--now", type=_parse_now, help="the run's time (default: the clock)")
+    run.add_argument("--print", action="store_true", help="also print each delivered alert")
+
+    baseline = sub.add_parser(
+        "baseline", help="seed the per-user baselines in Table Storage from exported history"
+    )
+    baseline.add_argument("paths", nargs="+", metavar="PATH")
+
     rules = sub.add_parser("rules", help="list every rule with its metadata")
     rules.add_argument("--json", action="store_true", help="one JSON object per rule")
     return parser
@@ -54,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return run_scan(args, sys.stdout, sys.stderr)
+        if args.command == "baseline":
+            return run_baseline(args, sys.stderr)
+        if args.command == "run":
+            return run_once(args, sys.stdout, sys.stderr)
         if args.command == "rules":
             return list_rules(load_rules(), as_json=args.json, out=sys.stdout)
     except RiskwatchError as exc:
@@ -63,10 +81,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    rules = load_rules()
+    # The same thresholds, disabled rules and business hours as the deployed app.
+    detection = load_detection_settings()
+    rules = [r for r in load_rules() if r.id not in detection.disabled_rules]
+    privileged = _directory(args.directory) if args.directory else PrivilegedMap()
     paths = scan_mod.expand_paths(args.paths)
-    options = scan_mod.ScanOptions(fmt=args.format, now=args.now, max_alerts=args.max_alerts)
-    report = scan_mod.scan(paths, rules, options)
+    options = scan_mod.ScanOptions(
+        fmt=args.format, now=args.now, max_alerts=args.max_alerts, params=detection.rule_params
+    )
+    enricher = Enricher(privileged, detection.business_hours)
+    report = scan_mod.scan(paths, rules, options, enricher=enricher)
     if report.unreadable and report.events == 0 and report.skipped_count == 0:
         for problem in report.unreadable:
             err.write(f"riskwatch: cannot read {problem}\n")
@@ -87,6 +111,59 @@ def run_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"{len(report.alerts)} alerts, {report.skipped_count} records skipped, "
         f"{len(report.failures)} rule failures, {len(report.unreadable)} unreadable inputs\n"
     )
+    return EXIT_OK
+
+
+def _directory(path: str) -> PrivilegedMap:
+    """``--directory``: a saved Graph roleAssignments?$expand=principal,roleDefinition response."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise InputError(Where(path), f"cannot read: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(Where(path, exc.lineno), f"invalid JSON: {exc.msg}") from exc
+    pages = document if isinstance(document, list) and document and "value" in document[0] \
+        else [document]  # fmt: skip
+    return parse_role_assignments(pages, source=path)
+
+
+def run_baseline(args: argparse.Namespace, err: TextIO) -> int:
+    """``riskwatch baseline``: seed per-user history from exported sign-ins."""
+    from service.settings import load_settings
+    from service.sources import SourceReport, read_files
+    from service.state.history_store import TableHistoryStore
+    from service.state.tables import Tables
+    from service.storage import table_service
+
+    settings = load_settings()
+    store = TableHistoryStore(Tables(table_service(settings.storage), settings.table_prefix))
+    report = SourceReport()
+    total = 0
+    for batch in read_files(scan_mod.expand_paths(args.paths), report):
+        history = store.load(batch)
+        history.observe_all(sorted(batch, key=lambda e: e.time))
+        store.save(history)
+        total += len(batch)
+    for problem in report.problems:
+        err.write(f"unreadable: {problem}\n")
+    err.write(f"baseline: {total} events observed, {report.skipped} records skipped\n")
+    return EXIT_INPUT if report.problems and total == 0 else EXIT_OK
+
+
+def run_once(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``riskwatch run --once``: the timer's job, from the command line."""
+    from service.jobs import MainJob, configured_sinks
+    from service.settings import load_settings
+    from service.sinks.console import ConsoleSink
+
+    settings = load_settings()
+    sinks = [*configured_sinks(settings), *([ConsoleSink(out)] if args.print else [])]
+    files = scan_mod.expand_paths(args.input) if args.input else None
+    report = MainJob(settings, sinks=sinks).run(args.now or datetime.now(UTC), files=files)
+    err.write(report.summary() + "\n")
+    for problem in report.sources.problems:
+        err.write(f"problem: {problem}\n")
     return EXIT_OK
 
 

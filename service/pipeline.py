@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from detections.alerts import OVERFLOW_RULE_ID, Alert, alert_id_for
 from detections.engine import Engine, Match, RuleFailure
+from detections.enrich import Enricher
 from detections.model import Event, Severity
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
@@ -32,6 +33,7 @@ from service.sinks.base import Sink
 from service.state.dedup import Budget, Claim, DedupStore
 from service.state.delivery import Deliverer, DeliveryReport, RetryPolicy
 from service.state.history import HistoryStore, InMemoryHistoryStore
+from service.state.history_store import TableHistoryStore
 from service.state.outbox import Outbox
 from service.state.sweep import SweepReport, sweep
 from service.state.tables import Tables
@@ -75,8 +77,11 @@ class Pipeline:
         retry_policy: RetryPolicy | None = None,
         worker_id: str | None = None,
         hook: Hook | None = None,
+        enricher: Enricher | None = None,
     ) -> None:
         disabled = set(disabled_rules)
+        # Privileged roles and business hours; the job refreshes the roles each run.
+        self.enricher = enricher or Enricher()
         self.rules = tuple(r for r in (rules or load_rules()) if r.id not in disabled)
         self.params = params or {}
         self.tables = tables
@@ -106,12 +111,14 @@ class Pipeline:
         history_store: HistoryStore | None = None,
         hook: Hook | None = None,
     ) -> Pipeline:
+        tables = Tables(table_service(settings.storage), settings.table_prefix)
         return cls(
-            Tables(table_service(settings.storage), settings.table_prefix),
+            tables,
             sinks,
             params=settings.rule_params,
             disabled_rules=settings.disabled_rules,
-            history_store=history_store,
+            history_store=history_store or TableHistoryStore(tables),
+            enricher=Enricher(hours=settings.business_hours),
             max_alerts_per_run=settings.max_alerts_per_run,
             lookback=settings.lookback,
             hook=hook,
@@ -122,7 +129,9 @@ class Pipeline:
         batch = list(events)
         report = RunReport(events=len(batch))
         history = self.history_store.load(batch)
-        engine = Engine(self.rules, history=history, params=self.params)
+        engine = Engine(
+            self.rules, history=history, params=self.params, enricher=self.enricher
+        )
         by_key: dict[tuple[str, str], list[Match]] = {}
         for matches, failures in engine.run(batch):
             report.failures += failures

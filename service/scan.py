@@ -16,6 +16,7 @@ from pathlib import Path
 
 from detections.alerts import Alert, AlertGrouper
 from detections.engine import Engine, RuleFailure
+from detections.enrich import Enricher
 from detections.errors import InputError, Where
 from detections.history import History
 from detections.model import Event, EventKind
@@ -93,11 +94,11 @@ def scan(
     options: ScanOptions,
     *,
     history: History | None = None,
-    engine: Engine | None = None,
+    enricher: Enricher | None = None,
 ) -> ScanReport:
     """Run every rule over every event of ``paths`` and group the matches."""
     report = ScanReport()
-    engine = engine or Engine(rules, history=history, params=options.params)
+    engine = Engine(rules, history=history, params=options.params, enricher=enricher)
     grouper = AlertGrouper(max_alerts=options.max_alerts)
     # Chunks span file boundaries, so a small input is judged as one time-ordered batch.
     events = itertools.chain.from_iterable(read_events(p, options, report) for p in paths)

@@ -16,6 +16,7 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from detections.enrich import BusinessHours
 from detections.model import Severity
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
@@ -28,7 +29,14 @@ from service.settings_parsing import (
     parse_hours,
 )
 
-__all__ = ["Secret", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "DetectionSettings",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "load_detection_settings",
+    "load_settings",
+]
 
 FEEDS = (
     "riskDetections",
@@ -64,14 +72,6 @@ class SinkSettings:
     url: Secret
     min_severity: Severity
     secret: Secret | None = None  # HMAC key (generic webhook only)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BusinessHours:
-    timezone: ZoneInfo
-    start: time
-    end: time
-    days: frozenset[int]  # Monday = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,9 +126,7 @@ def load_settings(
         run_budget=timedelta(
             seconds=read.number("RISKWATCH_RUN_BUDGET_SECONDS", 480.0, float, 10, 3600)
         ),
-        disabled_rules=frozenset(
-            read.choices("RISKWATCH_DISABLED_RULES", (), tuple(r.id for r in all_rules))
-        ),
+        disabled_rules=_disabled(read, all_rules),
         rule_params=_rule_params(read, all_rules),
         business_hours=_business_hours(read),
         portal_url=(
@@ -139,6 +137,35 @@ def load_settings(
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DetectionSettings:
+    """What ``riskwatch scan`` shares with the app, so both raise the same alerts."""
+
+    rule_params: Mapping[str, Mapping[str, ParamValue]]
+    disabled_rules: frozenset[str]
+    business_hours: BusinessHours
+
+
+def load_detection_settings(
+    env: Mapping[str, str] | None = None, rules: Sequence[Rule] | None = None
+) -> DetectionSettings:
+    """Thresholds, disabled rules and business hours only: no storage needed."""
+    read = Reader(os.environ if env is None else env)
+    all_rules = tuple(rules) if rules is not None else load_rules()
+    result = DetectionSettings(
+        rule_params=_rule_params(read, all_rules),
+        disabled_rules=_disabled(read, all_rules),
+        business_hours=_business_hours(read),
+    )
+    if read.problems:
+        raise SettingsError(read.problems)
+    return result
+
+
+def _disabled(read: Reader, rules: Sequence[Rule]) -> frozenset[str]:
+    return frozenset(read.choices("RISKWATCH_DISABLED_RULES", (), tuple(r.id for r in rules)))
 
 
 def _storage(read: Reader, base: str) -> StorageSettings | None:
@@ -262,4 +289,4 @@ def _business_hours(read: Reader) -> BusinessHours:
         days = parse_days(text)
     except ValueError as exc:
         read.problems.append(f"RISKWATCH_BUSINESS_DAYS: {exc}")
-    return BusinessHours(timezone=zone, start=start, end=end, days=days)
+    return BusinessHours(tz=zone, start=start, end=end, days=days)

@@ -29,7 +29,9 @@ def _oracle_time(text: str) -> datetime:
     """Parse the corpus' time spellings without detections.timeparse."""
     if "/" in text:
         return datetime.strptime(text, "%m/%d/%Y %I:%M:%S %p").replace(tzinfo=UTC)
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\d)[T ](\d{1,2})(:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", text)
+    m = re.fullmatch(
+        r"(\d{4}-\d\d-\d\d)[T ](\d{1,2})(:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?", text
+    )
     assert m, f"oracle cannot read {text!r}"
     date, hour, rest, fraction, zone = m.groups()
     iso = f"{date}T{int(hour):02d}{rest}.{(fraction or '0')[:6].ljust(6, '0')}"
@@ -158,7 +160,11 @@ def test_every_elastic_event_normalizes_with_raw_values(peer_corpus: Path) -> No
 
 
 def test_graph_docs_fixed_sign_in_normalizes(peer_corpus: Path) -> None:
-    path = peer_corpus / "msgraph_docs" / "signin-list.v1.0.example1-response.FIXED-trailing-comma.json"
+    path = (
+        peer_corpus
+        / "msgraph_docs"
+        / "signin-list.v1.0.example1-response.FIXED-trailing-comma.json"
+    )
     raw = json.loads(path.read_text())["value"][0]
     with path.open() as lines:
         (event,) = list(decode(path.name, lines))

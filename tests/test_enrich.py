@@ -61,7 +61,8 @@ RESPONSE = {
 
 def test_parse_role_assignments() -> None:
     privileged = parse_role_assignments([RESPONSE])
-    assert privileged.roles_of("u-alice", None) == ("Exchange Administrator", "Global Administrator")
+    both = ("Exchange Administrator", "Global Administrator")
+    assert privileged.roles_of("u-alice", None) == both
     assert privileged.roles_of(None, "alice@contoso.com") == (
         "Exchange Administrator", "Global Administrator",
     )
@@ -132,4 +133,4 @@ def test_location_confidence_in_context() -> None:
     low = _brute_force_match(enricher, location=Location(country="US"))
     assert high.finding.context["location_confidence"] == "high"
     assert low.finding.context["location_confidence"] == "low"
-    assert high.finding.context["off_hours"]["weekday"] == "Mon"  # type: ignore[index]
+    assert high.finding.context["off_hours"]["weekday"] == "Mon"

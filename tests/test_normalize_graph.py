@@ -98,7 +98,9 @@ def test_failed_sign_in_keeps_error_code_and_reason() -> None:
 
 def test_risk_levels_lower_cased_hidden_kept_and_state_spelled_like_graph() -> None:
     event = normalize_record(
-        graph_sign_in(riskLevelDuringSignIn="High", riskLevelAggregated="hidden", riskState="ATRISK")
+        graph_sign_in(
+            riskLevelDuringSignIn="High", riskLevelAggregated="hidden", riskState="ATRISK"
+        )
     )
     assert isinstance(event, SignIn)
     assert event.risk_level_during_sign_in == "high"

@@ -42,7 +42,7 @@ def test_naive_datetime_is_taken_as_utc_and_aware_is_converted() -> None:
     "bad", ["", "yesterday", "2022-13-40T99:00:00Z", "8/22/2022 16:07:16 PM", "12345"]
 )
 def test_bad_text_raises_value_error_with_the_text(bad: str) -> None:
-    with pytest.raises(ValueError, match="time|month|day|hour|isoformat|range"):
+    with pytest.raises(ValueError, match=r"time|month|day|hour|isoformat|range"):
         parse_time(bad)
 
 

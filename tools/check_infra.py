@@ -28,13 +28,20 @@ CHECKOV_EXCLUDED = ("graph",)
 MIN_PYCEP = (0, 7, 1)
 
 
+def parse_bicep(path: Path) -> dict[str, Any]:
+    """pycep-parser's JSON structure of one file (also used by tests/test_infra_*.py)."""
+    from pycep import BicepParser
+
+    return dict(BicepParser().parse(file_path=path))
+
+
 def bicep_files(infra: Path) -> list[Path]:
     return sorted(infra.rglob("*.bicep"))
 
 
 def run_checkov(checkov: str, infra: Path) -> dict[str, Any]:
     """Run checkov and return its single bicep report (dict with summary and results)."""
-    cmd = [checkov, "--framework", "bicep", "--skip-download", "--quiet", "-o", "json"]
+    cmd = [checkov, "--framework", "bicep", "--skip-download", "-o", "json"]
     cmd += ["-d", str(infra)]
     for folder in CHECKOV_EXCLUDED:
         cmd += ["--skip-path", f"{infra.name}/{folder}/"]
@@ -84,7 +91,7 @@ def pycep_problems(files: list[Path]) -> list[str]:
     from pycep import BicepParser  # imported late: the version check above explains failures
 
     parser = BicepParser()
-    problems = []
+    problems: list[str] = []
     for path in files:
         try:
             parser.parse(file_path=path)

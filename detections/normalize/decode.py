@@ -207,5 +207,6 @@ def _csv(
                 Where(source, start), f"row has {len(row)} columns, the header has {len(header)}"
             )
             continue
-        yield normalize_hinted(dict(zip(header, row, strict=True)), source, start,
-                               "loganalytics", kind, None)
+        yield normalize_hinted(
+            dict(zip(header, row, strict=True)), source, start, "loganalytics", kind, None
+        )

@@ -16,12 +16,18 @@ from detections.model import Event, Severity, SignIn
 from detections.rule import Context, Finding, Rule, RuleTest
 
 _UNCHALLENGED = "none"
+_PASSED_MFA = "userPassedMFADrivenByRiskBasedPolicy"
 
 
 def match(event: Event, ctx: Context) -> Finding | None:
     if not isinstance(event, SignIn) or not signed_in(event):
         return None
-    if event.risk_level_during_sign_in != "high" or not is_open_risk(event.risk_state):
+    if event.risk_level_during_sign_in != "high":
+        return None
+    # Entra records a passed risk-based MFA challenge as riskState "remediated": seed 001
+    # still wants it triaged (was it the real user?). Other closed states stay quiet.
+    passed_mfa = event.risk_state == "remediated" and event.risk_detail == _PASSED_MFA
+    if not is_open_risk(event.risk_state) and not passed_mfa:
         return None
     detail = event.risk_detail
     # A missing or hidden detail is unknown, not "none": high, not critical.
@@ -121,6 +127,16 @@ RULE = Rule(
             event=sign_in(
                 risk_level_during_sign_in="high",
                 risk_state="atRisk",
+                risk_detail="userPassedMFADrivenByRiskBasedPolicy",
+            ),
+            expect=True,
+            severity=Severity.HIGH,
+        ),
+        RuleTest(
+            name="passed risk-based MFA, recorded as remediated, is high",
+            event=sign_in(
+                risk_level_during_sign_in="high",
+                risk_state="remediated",
                 risk_detail="userPassedMFADrivenByRiskBasedPolicy",
             ),
             expect=True,

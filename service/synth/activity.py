@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from service.synth import geo
+from service.synth.geo import City, Network
 from service.synth.shapes import Attempt, detection_for, graph_signin
 from service.synth.tenant import (
     BACKGROUND_APPS,
@@ -22,6 +23,7 @@ from service.synth.tenant import (
     MOBILE_APPS,
     Device,
     Session,
+    Stay,
     User,
     new_id,
 )
@@ -118,7 +120,7 @@ class Ambient:
                 return t
         return t
 
-    def _attempt(self, user: User, t: float, stay: Any) -> tuple[Attempt, Attempt | None]:
+    def _attempt(self, user: User, t: float, stay: Stay | None) -> tuple[Attempt, Attempt | None]:
         rng = self.rng
         device: Device = user.laptop
         if user.phone is not None and rng.random() < 0.25:
@@ -167,9 +169,11 @@ class Ambient:
             self._flag(attempt, "unlikelyTravel" if stay is not None else None)
         return attempt, None
 
-    def _network(self, user: User, t: float, device: Device, stay: Any) -> tuple[Any, Any, str]:
-        rng = self.rng
-        if stay is not None:  # travelling: hotel broadband, the phone roams on a local carrier
+    def _network(
+        self, user: User, t: float, device: Device, stay: Stay | None
+    ) -> tuple[City, Network, str]:
+        if stay is not None and stay.city is not None and stay.network is not None:
+            # Travelling: hotel broadband, and the phone roams on a local carrier.
             network = stay.network
             if device.profile.mobile:
                 network = geo.networks(stay.city.country, "mobile")[0]
@@ -178,7 +182,8 @@ class Ambient:
             return user.home, user.mobile, _sticky_ip(user, user.mobile, int(t // (4 * HOUR)))
         local = t + user.utc_offset_h * HOUR
         day = int(local // 86400)
-        if user.vpn_share and (user.index * 2654435761 + day * 40503) % 1000 < 1000 * user.vpn_share:
+        coin = (user.index * 2654435761 + day * 40503) % 1000  # a stable per-day choice
+        if user.vpn_share and coin < 1000 * user.vpn_share:
             return user.home, geo.VPN, _sticky_ip(user, geo.VPN, day)
         hour = int(local % 86400 // HOUR)
         if (day + 3) % 7 < 5 and 8 <= hour < 18 and user.index % 3:  # a third work from home
@@ -186,11 +191,10 @@ class Ambient:
         return user.home, user.broadband, user.home_ip
 
     def _flag(self, a: Attempt, risk_type: str | None) -> None:
-        rng = self.rng
-        level = "medium" if risk_type or rng.random() < 0.3 else "low"
-        risk_type = risk_type or rng.choice(("unfamiliarFeatures", "unfamiliarFeatures",
+        level = "medium" if risk_type or self.rng.random() < 0.3 else "low"
+        risk_type = risk_type or self.rng.choice(("unfamiliarFeatures", "unfamiliarFeatures",
                                              "suspiciousBrowser", "riskyIPAddress"))  # fmt: skip
-        roll = rng.random()
+        roll = self.rng.random()
         state, detail = next((s, d) for limit, s, d in CLOSED if roll < limit)
         a.risk_during = a.risk_aggregated = level
         a.risk_state, a.risk_detail, a.risk_types = state, detail, (risk_type,)
@@ -207,6 +211,6 @@ class Ambient:
         self.risky[user.index] = Risky(a.t + later, a.risk_state, a.risk_detail)
 
 
-def _sticky_ip(user: User, network: Any, epoch: int) -> str:
+def _sticky_ip(user: User, network: Network, epoch: int) -> str:
     """One address per user, network and period, without keeping a table of them."""
     return str(network.address(random.Random(f"{user.user_id}|{network.asn}|{epoch}")))  # noqa: S311

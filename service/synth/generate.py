@@ -16,7 +16,7 @@ from service.synth.stories import failure_stories, seed_rule_stories, travel_sto
 from service.synth.tenant import DAY, User, build_users, plan_trips
 
 MIN_STORY_DAYS = 9  # unfamiliar_country needs 7 days of history before its story
-MIN_STORY_USERS = 40  # the lockout story alone locks 22 users
+MIN_STORY_USERS = 45  # the lockout story alone locks 22 users
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,8 @@ NETWORKS: tuple[Network, ...] = (
     _n("Singtel", 7473, "SG", "broadband", "116.14", "118.189"),
     _n("StarHub", 4657, "SG", "mobile", "101.127"),
     _n("Vivo", 26599, "BR", "broadband", "177.32"),
+    _n("Claro Brasil", 28573, "BR", "mobile", "177.100"),
+    _n("MainOne", 37282, "NG", "broadband", "41.75"),
     _n("MTN Nigeria", 29465, "NG", "mobile", "102.89"),
 )
 # The corporate VPN egresses from Azure in the user's own country.

@@ -179,16 +179,17 @@ def failure_stories(k: Kit) -> None:
             description=f"one IP {ip}, 14 usernames (two invented, with hostile markup), "
             "all failing, in 25 minutes")  # fmt: skip
 
-    # Distributed spray: 12 users from 4 addresses, the same 50126, in 28 minutes.
-    crowd = k.crowd(12)
+    # Distributed spray: 18 users from 5 addresses (3-4 each), the same 50126, in 26 minutes.
+    crowd = k.crowd(18)
     t = k.at(day + 1, 1.0)
     proxy = k.proxy()
-    ips = [proxy.address(k.rng) for _ in range(4)]
-    ids = [k.signin(k.by_attacker(v, t + i * 140, proxy, ips[i % 4], error=50126,
+    ips = [proxy.address(k.rng) for _ in range(5)]
+    ids = [k.signin(k.by_attacker(v, t + i * 90, proxy, ips[i % 5], error=50126,
                                   user_agent=SPRAY_UA)) for i, v in enumerate(crowd)]
     k.label("password_spray_distributed", "password_spray", alert=True,
-            users=[v.upn for v in crowd], time=t + 11 * 140, window=(t, t + 30 * MINUTE),
-            event_ids=ids, description=f"12 users from {len(ips)} IPs, same error 50126")
+            users=[v.upn for v in crowd], time=t + 17 * 90, window=(t, t + 30 * MINUTE),
+            event_ids=ids, description=f"18 users from {len(ips)} IPs (at most 4 per IP), "
+            "same error 50126")  # fmt: skip
 
     # Success after failures: the sixth guess works.
     u = k.victim()

@@ -33,24 +33,27 @@ EXCHANGE = ("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000"
 SHAREPOINT = ("Office 365 SharePoint Online", "00000003-0000-0ff1-ce00-000000000000")
 GRAPH = ("Microsoft Graph", "00000003-0000-0000-c000-000000000000")
 ARM = ("Windows Azure Service Management API", "797f4846-ba00-4fd7-ba43-dac1f8f63013")
+APPS = "Mobile Apps and Desktop clients"
 
 # Real first-party application ids, as they appear in every tenant's logs.
 INTERACTIVE_APPS = (
     App("OfficeHome", "4765445b-32c6-49b0-83e6-1d93765276ca", *GRAPH, "Browser"),
-    App("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", *GRAPH, "Mobile Apps and Desktop clients"),
-    App("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", *EXCHANGE, "Browser"),
-    App("Microsoft Office", "d3590ed6-52b3-4102-aeff-aad2292ab01c", *SHAREPOINT, "Mobile Apps and Desktop clients"),
+    App("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", *GRAPH, APPS),
+    App("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", *EXCHANGE,
+        "Browser"),
+    App("Microsoft Office", "d3590ed6-52b3-4102-aeff-aad2292ab01c", *SHAREPOINT, APPS),
     App("Azure Portal", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", *ARM, "Browser"),
 )  # fmt: skip
 BACKGROUND_APPS = (
-    App("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", *GRAPH, "Mobile Apps and Desktop clients"),
-    App("Microsoft Office", "d3590ed6-52b3-4102-aeff-aad2292ab01c", *EXCHANGE, "Mobile Apps and Desktop clients"),
-    App("OneDrive SyncEngine", "ab9b8c07-8f02-4f72-87fa-80105867a763", *SHAREPOINT, "Mobile Apps and Desktop clients"),
-    App("Microsoft Authentication Broker", "29d9ed98-a469-4536-ade2-f981bc1d605e", *GRAPH, "Mobile Apps and Desktop clients"),
+    App("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", *GRAPH, APPS),
+    App("Microsoft Office", "d3590ed6-52b3-4102-aeff-aad2292ab01c", *EXCHANGE, APPS),
+    App("OneDrive SyncEngine", "ab9b8c07-8f02-4f72-87fa-80105867a763", *SHAREPOINT, APPS),
+    App("Microsoft Authentication Broker", "29d9ed98-a469-4536-ade2-f981bc1d605e", *GRAPH,
+        APPS),
 )  # fmt: skip
 MOBILE_APPS = (
-    App("Outlook Mobile", "27922004-5251-4030-b22d-91ecd9a37ea4", *EXCHANGE, "Mobile Apps and Desktop clients"),
-    App("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", *GRAPH, "Mobile Apps and Desktop clients"),
+    App("Outlook Mobile", "27922004-5251-4030-b22d-91ecd9a37ea4", *EXCHANGE, APPS),
+    App("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", *GRAPH, APPS),
 )  # fmt: skip
 
 
@@ -142,11 +145,11 @@ class User:
 
 FIRST = ("Olivia", "Liam", "Emma", "Noah", "Amelia", "Oliver", "Sophia", "Elijah", "Mia", "Lucas",
          "Hannah", "Jonas", "Lea", "Chloe", "Hugo", "Sanne", "Daan", "Elsa", "Lucia", "Mateo",
-         "Aarav", "Priya", "Yuki", "Haruto", "Wei", "Isla", "Jack", "Zoe", "Arjun", "Ines")  # fmt: skip
+         "Aarav", "Priya", "Yuki", "Haruto", "Wei", "Isla", "Jack", "Zoe", "Arjun", "Ines")
 LAST = ("Smith", "Johnson", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Taylor", "Clarke",
         "Muller", "Schmidt", "Martin", "Bernard", "de Vries", "Lindqvist", "Fernandez", "Tremblay",
         "Nguyen", "Sato", "Tanaka", "Sharma", "Patel", "Tan", "Lim", "Kelly", "Walker", "Moreau",
-        "Becker", "Jansen", "Silva")  # fmt: skip
+        "Becker", "Jansen", "Silva")
 
 
 def new_id(rng: random.Random) -> str:
@@ -212,8 +215,8 @@ def plan_trips(rng: random.Random, users: list[User], start: float, days: int) -
         if roll >= 0.12 or days < 3:
             continue
         if roll < 0.06:
-            abroad = [c for c in geo.CITIES if c.country in geo.HOME_WEIGHTS
-                      and c.country != user.home.country]  # fmt: skip
+            abroad = [c for c in geo.CITIES
+                      if c.country in geo.HOME_WEIGHTS and c.country != user.home.country]
             dest = rng.choice(abroad)
             depart_day = rng.randrange(0, min(days - 2, 4))
         else:

@@ -1,0 +1,216 @@
+"""The main job, as the timer runs it: poll, tail, rescan, deliver, sweep, summarise.
+
+Heavy SDK imports live here, not in the trigger module, so a cold start only
+pays for them when a function actually runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from detections.enrich import Enricher
+from detections.model import Event
+from service.directory_cache import CachedDirectory, DirectoryCache
+from service.events import RescanRequest
+from service.export import BlobCursorStore, BlobRegistration, ExportTailer
+from service.graph import FEEDS, GraphClient, make_token_provider, parse_auth_mode
+from service.pipeline import Pipeline, RunReport
+from service.settings import Settings
+from service.sinks.base import Sink
+from service.sinks.factory import build_sinks
+from service.sources import (
+    Process,
+    SourceReport,
+    export_handler,
+    normalized,
+    poll_feeds,
+    read_files,
+)
+from service.state.cursors import CursorStore
+from service.state.tables import Tables
+from service.storage import blob_service, table_service
+
+log = logging.getLogger("riskwatch.job")
+RESCAN_GROUP = "rescan"
+
+
+@dataclass(slots=True)
+class JobReport:
+    sources: SourceReport = field(default_factory=SourceReport)
+    run: RunReport = field(default_factory=RunReport)
+    swept: int = 0
+    past_due: bool = False
+    seconds: float = 0.0
+
+    def add(self, part: RunReport) -> None:
+        for name in ("events", "matches", "alerts_raised", "duplicates_skipped", "suppressed",
+                     "rule_failures", "delivered", "retried", "dead_lettered"):
+            setattr(self.run, name, getattr(self.run, name) + getattr(part, name))
+
+    def summary(self) -> str:
+        """The one log line a run writes."""
+        feeds = ",".join(f"{k}={v}" for k, v in sorted(self.sources.events.items())) or "none"
+        run = self.run
+        text = (
+            f"riskwatch run: events[{feeds}] skipped={self.sources.skipped} "
+            f"alerts_raised={run.alerts_raised} duplicates={run.duplicates_skipped} "
+            f"delivered={run.delivered} retried={run.retried} "
+            f"dead_lettered={run.dead_lettered} rule_failures={run.rule_failures} "
+            f"swept={self.swept} duration={self.seconds:.1f}s"
+        )
+        if self.sources.disabled:
+            text += f" disabled_feeds={','.join(sorted(self.sources.disabled))}"
+        if self.sources.incomplete:
+            text += f" resume_next_run={','.join(self.sources.incomplete)}"
+        if self.past_due:
+            text += " past_due=true"
+        return text
+
+
+class MainJob:
+    """One run of the main job over the configured sources, state and sinks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sinks: Sequence[Sink] | None = None,
+        graph: GraphClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.sinks = list(sinks) if sinks is not None else configured_sinks(settings)
+        self.tables = Tables(table_service(settings.storage), settings.table_prefix)
+        self.pipeline = Pipeline.from_settings(settings, self.sinks)
+        self.cursors = CursorStore(self.tables)
+        self._graph = graph
+        self.clock = clock
+
+    def run(self, now: datetime, *, files: Iterable[Path] | None = None) -> JobReport:
+        started = self.clock()
+        report = JobReport()
+
+        def process(events: list[Event]) -> None:
+            if events:
+                report.add(self.pipeline.process(events, now, deliver=False))
+
+        self._refresh_directory(now, report, fetch=files is None)
+        if files is not None:
+            for batch in read_files(files, report.sources):
+                process(batch)
+        else:
+            self._poll(now, process, report)
+            self._tail_exports(now, process, report)
+        report.add(_delivery_only(self.pipeline, now))
+        swept = self.pipeline.sweep(now)
+        report.swept = swept.claims + swept.ledger + swept.outbox
+        report.seconds = self.clock() - started
+        return report
+
+    def register_blob(self, registration: BlobRegistration) -> bool:
+        """Event Grid's BlobCreated: remember the blob; the timer tails it."""
+        store = BlobCursorStore.create(self.tables.service, self.settings.table_prefix)
+        return store.register(registration)
+
+    def request_rescan(self, request: RescanRequest, now: datetime) -> None:
+        """Store a rescan for the next timer run (handlers stay short and idempotent)."""
+        value = json.dumps(
+            {"start": request.start.isoformat(), "end": request.end.isoformat(),
+             "users": list(request.users)}
+        )
+        if self.cursors.load(RESCAN_GROUP, request.event_id) is None:
+            self.cursors.save(RESCAN_GROUP, request.event_id, value, now, None)
+
+    def graph(self) -> GraphClient:
+        if self._graph is None:
+            settings = self.settings
+            token = make_token_provider(
+                parse_auth_mode(settings.graph_auth), settings.graph_base_url,
+                settings.azure_client_id,
+            )
+            self._graph = GraphClient.with_budget(
+                settings.graph_base_url, token, settings.run_budget.total_seconds()
+            )
+        return self._graph
+
+    def _poll(self, now: datetime, process: Process, report: JobReport) -> None:
+        settings = self.settings
+        poll_feeds(self.graph(), settings.feeds, self.cursors, now, settings.lookback, process,
+                   report.sources)
+        for cursor in list(self.cursors.list(RESCAN_GROUP)):
+            self._rescan(cursor.name, json.loads(cursor.value), now, process, report)
+            self.cursors.delete(cursor)
+
+    def _rescan(self, name: str, request: dict[str, Any], now: datetime,
+                process: Process, report: JobReport) -> None:
+        start, end = (datetime.fromisoformat(request[k]) for k in ("start", "end"))
+        users = {u.lower() for u in request.get("users", [])}
+
+        def within(events: list[Event]) -> None:
+            kept = [e for e in events if start <= e.time <= end and (
+                not users or e.principal.lower() in users
+                or str(getattr(e, "user_id", "")).lower() in users)]
+            process(kept)
+
+        log.info("rescan %s: %s to %s for %s", name, start, end, sorted(users) or "all users")
+        for feed in self.settings.feeds:
+            kind = FEEDS[feed].kind
+            if kind is None:  # directory roles are enrichment, not events
+                continue
+            for page in self.graph().read(feed, start=start):
+                within(normalized(page.records, f"rescan:{feed}", kind, report.sources))
+
+    def _tail_exports(self, now: datetime, process: Process, report: JobReport) -> None:
+        if self.settings.export_storage is None:
+            return
+        store = BlobCursorStore.create(self.tables.service, self.settings.table_prefix)
+        tailer = ExportTailer(blob_service(self.settings.export_storage), store)
+        tail = tailer.tail(export_handler(process, report.sources), now)
+        report.sources.problems += tail.failures
+
+    def _refresh_directory(self, now: datetime, report: JobReport, *, fetch: bool) -> None:
+        """Privileged role holders for enrichment: cached in Table Storage, refreshed daily."""
+        cache = DirectoryCache(self.tables)
+        cached: CachedDirectory | None
+        if fetch and "directoryRoles" in self.settings.feeds:
+            cached = cache.get(now, lambda: self._directory_pages(report))
+            if cached.error:
+                report.sources.problems.append(f"directoryRoles: {cached.error}")
+        else:
+            cached = cache.load()
+        if cached is not None:
+            self.pipeline.enricher = Enricher(cached.privileged, self.settings.business_hours)
+
+    def _directory_pages(self, report: JobReport) -> list[dict[str, Any]]:
+        read = self.graph().read("directoryRoles")
+        pages = [{"value": page.records} for page in read]
+        if read.outcome.status != "complete":  # keep the cached map rather than an empty one
+            if read.outcome.status == "forbidden":
+                report.sources.disabled["directoryRoles"] = read.outcome.message
+            status, message = read.outcome.status, read.outcome.message
+            raise RuntimeError(f"roleAssignments read {status}: {message}")
+        return pages
+
+
+def configured_sinks(settings: Settings) -> list[Sink]:
+    options: dict[str, Any] = {"portal_url": settings.portal_url}
+    for sink in settings.sinks:
+        options[f"{sink.name}_url"] = sink.url.reveal()
+        options[f"{sink.name}_min_severity"] = sink.min_severity
+        if sink.secret is not None:
+            options["webhook_secret"] = sink.secret.reveal()
+    return build_sinks(**options)
+
+
+def _delivery_only(pipeline: Pipeline, now: datetime) -> RunReport:
+    delivery = pipeline.deliver(now)
+    return RunReport(delivered=delivery.delivered, retried=delivery.retried,
+                     dead_lettered=delivery.dead_lettered)
+

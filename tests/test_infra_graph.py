@@ -1,0 +1,93 @@
+"""The Graph app roles Bicep grants are exactly those the enabled feeds need."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pycep", reason="pycep-parser>=0.7.1 is installed by `make infra-check`")
+
+from service.graph.feeds import DEFAULT_FEEDS, FEED_PERMISSIONS, required_permissions
+from tools.check_infra import parse_bicep
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAPH = ROOT / "infra" / "graph" / "graph-permissions.bicep"
+MAIN = ROOT / "infra" / "main.bicep"
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, Any]:
+    return parse_bicep(GRAPH)
+
+
+@pytest.fixture(scope="module")
+def main() -> dict[str, Any]:
+    return parse_bicep(MAIN)
+
+
+def granted(graph: dict[str, Any], feeds: str, remediation: bool) -> set[str]:
+    """What graph-permissions.bicep grants, following its own variables."""
+    table = graph["variables"]["feedPermissions"]["value"]
+    read = {table[name.strip()] for name in feeds.split(",")}
+    write = graph["variables"]["remediationPermissions"]["value"] if remediation else []
+    return read | set(write)
+
+
+def test_feed_table_is_the_code_table(graph: dict[str, Any]) -> None:
+    assert graph["variables"]["feedPermissions"]["value"] == FEED_PERMISSIONS
+
+
+def test_default_deployment_grants_exactly_the_default_feeds_needs(
+    graph: dict[str, Any], main: dict[str, Any]
+) -> None:
+    feeds = main["parameters"]["feeds"]["default"]
+    assert tuple(feeds.split(",")) == DEFAULT_FEEDS
+    assert main["parameters"]["enableRemediation"]["default"] is False
+    expected = required_permissions(DEFAULT_FEEDS)
+    assert granted(graph, feeds, remediation=False) == expected
+    assert expected == {
+        "IdentityRiskEvent.Read.All",
+        "IdentityRiskyUser.Read.All",
+        "AuditLog.Read.All",
+        "Directory.Read.All",
+    }
+
+
+@pytest.mark.parametrize("feed", sorted(FEED_PERMISSIONS))
+def test_each_feed_alone_grants_only_its_permission(graph: dict[str, Any], feed: str) -> None:
+    assert granted(graph, feed, remediation=False) == required_permissions((feed,))
+
+
+def test_write_permissions_only_behind_an_off_by_default_parameter(
+    graph: dict[str, Any],
+) -> None:
+    assert graph["parameters"]["enableRemediation"]["default"] is False
+    write = graph["variables"]["remediationPermissions"]["value"]
+    assert write and all("ReadWrite" in p or ".Revoke" in p for p in write)
+    reads = graph["variables"]["feedPermissions"]["value"].values()
+    assert all(p.endswith(".Read.All") for p in reads)
+    union = repr(graph["variables"]["permissions"]["value"])
+    assert "'condition': 'enableRemediation'" in union
+
+
+def test_app_and_graph_module_get_the_same_feeds(main: dict[str, Any]) -> None:
+    app = main["modules"]["functionApp"]["config"]["params"]
+    grants = main["modules"]["graphPermissions"]["config"]["config"]["params"]
+    assert app["feeds"] == grants["feeds"] == "feeds"
+    assert grants["enableRemediation"] == "enableRemediation"
+
+
+def test_graph_module_uses_the_alias_form(graph: dict[str, Any]) -> None:
+    import json
+
+    text = GRAPH.read_text()
+    assert "\nextension microsoftGraphV1\n" in text
+    assert "extension 'br:" not in text  # pycep-parser 0.7.1 cannot parse the quoted form
+    config = json.loads((ROOT / "infra" / "bicepconfig.json").read_text())
+    assert config["extensions"]["microsoftGraphV1"].startswith(
+        "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:"
+    )
+    resources = graph["resources"]
+    assert resources["grants"]["type"] == "Microsoft.Graph/appRoleAssignedTo"

@@ -1,0 +1,134 @@
+"""The main job end to end: the loopback Graph server, Azurite state, a webhook receiver."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.graph import GraphClient, make_token_provider
+from service.graph.throttle import Backoff
+from service.jobs import MainJob
+from service.settings import load_settings
+from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, risky_user
+from tests.receivers import Receiver, Reply
+
+pytestmark = pytest.mark.azurite
+
+DETECTIONS = "/v1.0/identityProtection/riskDetections"
+RISKY_USERS = "/v1.0/identityProtection/riskyUsers"
+SIGN_INS = "/v1.0/auditLogs/signIns"
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    return SimulatedClock()
+
+
+@pytest.fixture
+def graph(clock):
+    with GraphServer(clock.time) as server:
+        yield server
+
+
+@pytest.fixture
+def webhook():
+    with Receiver(Reply(200, b"")) as receiver:
+        yield receiver
+
+
+def make_job(storage_connection, table_prefix, graph, clock, webhook, feeds: str) -> MainJob:
+    settings = load_settings(
+        {
+            "RISKWATCH_STORAGE": storage_connection,
+            "RISKWATCH_TABLE_PREFIX": table_prefix,
+            "RISKWATCH_GRAPH_BASE_URL": graph.base_url,
+            "RISKWATCH_GRAPH_AUTH": "none",
+            "RISKWATCH_FEEDS": feeds,
+            "RISKWATCH_WEBHOOK_URL": webhook.url,
+            "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
+        }
+    )
+    client = GraphClient(
+        graph.base_url,
+        make_token_provider("none", graph.base_url),
+        clock=clock.time,
+        sleep=clock.sleep,
+        backoff=Backoff(rng=random.Random(3)),  # noqa: S311 - seeded jitter
+    )
+    return MainJob(settings, graph=client)
+
+
+def test_feeds_to_webhook_once_and_cursor_reread_raises_nothing_again(
+    storage_connection, table_prefix, graph, clock, webhook, peer_corpus
+):
+    records = GraphRecords(peer_corpus)
+    graph.data[DETECTIONS] = [
+        records.risk_detection(1, NOW - timedelta(hours=1), riskEventType="anomalousToken",
+                               userPrincipalName="victim@contoso.com"),
+        records.risk_detection(2, NOW - timedelta(hours=2), riskState="dismissed"),
+    ]
+    graph.data[RISKY_USERS] = [risky_user(1, NOW - timedelta(minutes=30))]
+    graph.data[SIGN_INS] = [
+        records.sign_in(1, NOW - timedelta(minutes=10), riskLevelDuringSignIn="high",
+                        riskLevelAggregated="high", riskState="atRisk", riskDetail="none"),
+    ]
+    job = make_job(storage_connection, table_prefix, graph, clock, webhook,
+                   "riskDetections,riskyUsers,signIns")
+
+    first = job.run(NOW)
+    assert first.sources.events == {"riskDetections": 2, "riskyUsers": 1, "signIns": 1}
+    rule_ids = {r.json()["alert"]["rule_id"] for r in webhook.requests}
+    # anomalousToken (open) fires both the sign-in risk and the priority rule; the
+    # dismissed detection fires nothing; the risky user and the risky sign-in fire theirs.
+    assert {"priority_risk_detection", "signin_risk_detection", "user_risk_detection",
+            "high_risk_signin_succeeded"} <= rule_ids
+    assert first.run.alerts_raised == len(webhook.requests) == first.run.delivered
+    ids = [r.header("Idempotency-Key") for r in webhook.requests]
+    assert len(ids) == len(set(ids))
+
+    # The next run re-reads the 48 h look-back: the same events, no new alert, no new post.
+    posted = len(webhook.requests)
+    second = job.run(NOW + timedelta(minutes=5))
+    assert second.sources.events == first.sources.events
+    assert second.run.alerts_raised == 0
+    assert second.run.duplicates_skipped > 0
+    assert len(webhook.requests) == posted
+    queries = [r.query["$filter"] for r in graph.requests_to(SIGN_INS)]
+    # The second query starts at the stored watermark minus the look-back.
+    assert queries[1].startswith("createdDateTime ge 2026-10-31T11:50:00")
+    assert "riskDetections=2" in second.summary()
+
+
+def test_a_forbidden_feed_is_disabled_and_the_others_still_run(
+    storage_connection, table_prefix, graph, clock, webhook, peer_corpus
+):
+    records = GraphRecords(peer_corpus)
+    graph.forbidden.add(SIGN_INS)
+    graph.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
+    job = make_job(storage_connection, table_prefix, graph, clock, webhook,
+                   "riskDetections,signIns")
+    report = job.run(NOW)
+    assert "signIns" in report.sources.disabled
+    assert "AuditLog.Read.All" in report.sources.disabled["signIns"]
+    assert report.sources.events == {"riskDetections": 1}
+    assert report.run.delivered >= 1
+    assert "disabled_feeds=signIns" in report.summary()
+
+
+def test_a_webhook_down_for_a_run_gets_its_alert_on_the_next(
+    storage_connection, table_prefix, graph, clock, webhook, peer_corpus
+):
+    records = GraphRecords(peer_corpus)
+    graph.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
+    webhook.default = Reply(503, b"down", {"Retry-After": "0"})
+    job = make_job(storage_connection, table_prefix, graph, clock, webhook, "riskDetections")
+    first = job.run(NOW)
+    assert first.run.alerts_raised >= 1 and first.run.delivered == 0 and first.run.retried >= 1
+    webhook.default = Reply(200, b"")  # the receiver is back
+    second = job.run(NOW + timedelta(hours=1))
+    assert second.run.delivered == first.run.alerts_raised
+    delivered_ids = {r.header("Idempotency-Key") for r in webhook.requests if r.body}
+    assert len(delivered_ids) == first.run.alerts_raised
