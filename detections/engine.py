@@ -64,6 +64,7 @@ class Engine:
         self.history = history if history is not None else History()
         # Privileged, off-hours and location context (detections.enrich), applied to every match.
         self.enricher = enricher
+        self.already_seen = 0
         overrides = params or {}
         self._by_kind: dict[EventKind, list[tuple[Rule, Context]]] = {}
         for rule in rules:
@@ -76,7 +77,15 @@ class Engine:
         """Judge one event with every rule for its kind, then remember it."""
         matches: list[Match] = []
         failures: list[RuleFailure] = []
+        seen = self.history.seen(event)
+        if seen:
+            self.already_seen += 1
         for rule, context in self._by_kind.get(event.kind, ()):
+            if seen and rule.uses_history:
+                # Judged when first observed; judging it against later history could
+                # fire on another event of the same burst and alert twice. Stateless
+                # rules still run: the dedup ledger drops their repeat matches.
+                continue
             try:
                 finding = rule.match(event, context)
                 if finding is not None:

@@ -124,6 +124,15 @@ class History:
     def ip(self, address: str | None) -> WindowState | None:
         return self.ips.get(address) if address else None
 
+    def seen(self, event: Event) -> bool:
+        """Whether this sign-in was already observed (a re-read of an overlapping poll),
+        or is older than the user's history still covers: either way the rules that
+        read history must not judge it again, or a burst could alert twice."""
+        if not isinstance(event, SignIn) or not is_user_sign_in(event):
+            return False
+        user = self.users.get(user_key(event))
+        return user is not None and user.already_seen(event.id, event.time)
+
     def observe(self, event: Event) -> None:
         """Record ``event`` after the rules have judged it."""
         if isinstance(event, SignIn) and is_user_sign_in(event):
@@ -136,8 +145,11 @@ class History:
 
     def _observe_sign_in(self, event: SignIn) -> None:
         key = user_key(event)
-        outcome = classify(event)
         user = self.users.setdefault(key, UserState())
+        if not user.mark_seen(event.id, event.time):
+            return  # counted once, however often a poll overlap re-reads it
+        self.dirty_users.add(key)
+        outcome = classify(event)
         changed = False
         if outcome == "none":
             if is_interactive(event):

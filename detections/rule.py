@@ -100,6 +100,8 @@ class Rule:
     tests: tuple[RuleTest, ...]
     known_gaps: tuple[str, ...] = ()
     params: tuple[Param, ...] = ()
+    # Reads Context.history: judged only once per event (see Engine.evaluate).
+    uses_history: bool = False
 
     def default_params(self) -> dict[str, ParamValue]:
         return {p.name: p.default for p in self.params}

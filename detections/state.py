@@ -23,6 +23,7 @@ MAX_SESSIONS = 20
 MAX_SESSION_NETWORKS = 12
 MAX_IP_ENTRIES = 200
 MAX_TENANT_ENTRIES = 1500
+MAX_SEEN_IDS = 3000  # sign-in ids per user kept to recognise re-read events (poll overlap)
 
 
 class Timed(Protocol):
@@ -137,6 +138,31 @@ class UserState:
     successes: list[SuccessSeen] = field(default_factory=list)
     failures: list[Attempt] = field(default_factory=list)  # credential and MFA, by code
     sessions: dict[str, list[Attempt]] = field(default_factory=dict)  # sessionId -> networks
+    # Every sign-in id of the retention window: a re-read event is judged only once.
+    seen: dict[str, datetime] = field(default_factory=dict)
+
+    def already_seen(self, event_id: str, time: datetime) -> bool:
+        """Seen before, or older than what this user's history still covers."""
+        if event_id in self.seen:
+            return True
+        newest = max(self.seen.values(), default=None)
+        return newest is not None and time < newest - EVENT_RETENTION
+
+    def mark_seen(self, event_id: str, time: datetime) -> bool:
+        """Remember ``event_id``; False when it was already seen."""
+        if event_id in self.seen:
+            return False
+        self.seen[event_id] = time
+        if len(self.seen) > MAX_SEEN_IDS:
+            self._trim_seen()
+        return True
+
+    def _trim_seen(self) -> None:
+        newest = max(self.seen.values())
+        kept = sorted(
+            ((t, i) for i, t in self.seen.items() if t >= newest - EVENT_RETENTION), reverse=True
+        )[:MAX_SEEN_IDS]
+        self.seen = {i: t for t, i in sorted(kept)}
 
     @property
     def last_success(self) -> SuccessSeen | None:
@@ -180,7 +206,13 @@ class UserState:
             "successes": [s.to_list() for s in self.successes],
             "failures": [f.to_list() for f in self.failures],
             "sessions": {k: [n.to_list() for n in w] for k, w in self.sessions.items()},
+            "seen": self._seen_list(),
         }
+
+    def _seen_list(self) -> list[list[str]]:
+        if self.seen:
+            self._trim_seen()
+        return [[i, t.isoformat()] for i, t in self.seen.items()]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
@@ -194,6 +226,7 @@ class UserState:
             sessions={
                 k: [Attempt.from_list(v) for v in w] for k, w in data.get("sessions", {}).items()
             },
+            seen={str(v[0]): _t(v[1]) for v in data.get("seen", [])},
         )
 
 

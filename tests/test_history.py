@@ -91,8 +91,10 @@ def test_round_trip_through_plain_json() -> None:
 
 def test_dirty_tracking_and_user_key() -> None:
     history = History()
-    history.observe(sign_in(success=False, error_code=65001))  # nothing to remember
-    assert not history.dirty_users and not history.tenant_dirty
+    history.observe(sign_in(success=False, error_code=65001))  # only its id is remembered
+    assert history.dirty_users == {"u-alice"} and not history.tenant_dirty
+    assert not history.dirty_ips
+    history.dirty_users.clear()
     history.observe(sign_in(id="f", **FAIL))
     assert history.dirty_users == {"u-alice"} and history.tenant_dirty
     assert history.dirty_ips == {"203.0.113.10"}

@@ -44,6 +44,7 @@ def _user(a: Attempt) -> str:
 
 
 RULE = Rule(
+    uses_history=True,
     id="account_lockouts",
     version=1,
     title="Account lockouts across many users",

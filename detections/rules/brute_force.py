@@ -38,6 +38,7 @@ def match(event: Event, ctx: Context) -> Finding | None:
 
 
 RULE = Rule(
+    uses_history=True,
     id="brute_force",
     version=1,
     title="Brute force against one account",

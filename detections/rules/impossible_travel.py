@@ -128,6 +128,7 @@ FIRST = sign_in(id="s1")  # Seattle, laptop, T0
 NO_COORDS = Location(country="US")
 
 RULE = Rule(
+    uses_history=True,
     id="impossible_travel",
     version=1,
     title="Impossible travel between consecutive sign-ins",

@@ -65,6 +65,7 @@ def _finding(event: SignIn, denials: list[Attempt], success_id: str | None) -> F
 
 
 RULE = Rule(
+    uses_history=True,
     id="mfa_fatigue",
     version=1,
     title="MFA fatigue (repeated MFA denials)",

@@ -84,6 +84,7 @@ def _spray(n: int, prefix: str, **overrides: Any) -> tuple[SignIn, ...]:
 
 
 RULE = Rule(
+    uses_history=True,
     id="password_spray",
     version=1,
     title="Password spray",

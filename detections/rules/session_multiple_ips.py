@@ -71,6 +71,7 @@ def match(event: Event, ctx: Context) -> Finding | None:
 HOME: dict[str, Any] = {"autonomous_system_number": 7922}  # a residential carrier
 
 RULE = Rule(
+    uses_history=True,
     id="session_multiple_ips",
     version=1,
     title="One session from several networks (token replay)",

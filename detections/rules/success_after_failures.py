@@ -59,6 +59,7 @@ def _finding(event: SignIn, burst: list[Attempt], success_id: str | None = None)
 
 
 RULE = Rule(
+    uses_history=True,
     id="success_after_failures",
     version=1,
     title="Successful sign-in after repeated failed passwords",

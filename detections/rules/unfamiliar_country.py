@@ -54,6 +54,7 @@ def match(event: Event, ctx: Context) -> Finding | None:
 HOME = tuple(sign_in(id=f"h{i}", time=T0 - i * DAY) for i in range(1, 11))  # ten days in the US
 
 RULE = Rule(
+    uses_history=True,
     id="unfamiliar_country",
     version=1,
     title="Sign-in from a country new for the user",
