@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 AZURITE := node_modules/.bin/azurite
 WITH_AZURITE := $(PY) tools/azurite.py run --
 
-.PHONY: setup demo test lint typecheck check bench bench-quick clean
+.PHONY: setup demo test lint typecheck bench bench-quick clean
 
 setup: $(STAMP) $(AZURITE)
 
@@ -44,23 +44,18 @@ bench-quick: setup
 	$(WITH_AZURITE) $(PY) -m bench.run --quick
 
 # Offline checks of infra/ (no Azure account, no Bicep CLI). checkov pins pycep-parser 0.5.1,
-# the structural checks need >= 0.7.1: checkov gets its own venv, pycep 0.7.1 goes in .venv.
+# the structural checks need >= 0.7.1 (a dev extra): checkov gets a venv of its own.
 .PHONY: infra-check
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
-PYCEP_STAMP := $(VENV)/.pycep-installed
 
 $(INFRA_STAMP):
 	$(PYTHON) -m venv $(INFRA_VENV)
 	$(INFRA_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
 	touch $(INFRA_STAMP)
 
-$(PYCEP_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet 'pycep-parser>=0.7.1,<0.8'
-	touch $(PYCEP_STAMP)
-
-infra-check: $(INFRA_STAMP) $(PYCEP_STAMP)
+infra-check: $(STAMP) $(INFRA_STAMP)
 	$(PY) tools/check_infra.py --checkov $(INFRA_VENV)/bin/checkov --infra infra
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -157,6 +157,7 @@ class MainJob:
             kept = [e for e in events if start <= e.time <= end and (
                 not users or e.principal.lower() in users
                 or str(getattr(e, "user_id", "")).lower() in users)]
+            report.sources.count("rescan", len(kept))
             process(kept)
 
         log.info("rescan %s: %s to %s for %s", name, start, end, sorted(users) or "all users")

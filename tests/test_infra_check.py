@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("pycep", reason="pycep-parser>=0.7.1 is installed by `make infra-check`")
 
 from tools import check_infra
 
@@ -51,9 +50,15 @@ def run(infra: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-needs_checkov = pytest.mark.skipif(
-    not CHECKOV.exists(), reason="checkov lives in .venv-infra: run `make infra-check`"
-)
+def needs_checkov(test):
+    """checkov lives in .venv-infra (made by `make infra-check`): missing is a failure."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        assert CHECKOV.exists(), "checkov is missing: run `make infra-check` first"
+        return test(*args, **kwargs)
+
+    return run
 
 
 @needs_checkov

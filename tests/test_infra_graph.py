@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("pycep", reason="pycep-parser>=0.7.1 is installed by `make infra-check`")
-
 from service.graph.feeds import DEFAULT_FEEDS, FEED_PERMISSIONS, required_permissions
 from tools.check_infra import parse_bicep
 

@@ -7,10 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("pycep", reason="pycep-parser>=0.7.1 is installed by `make infra-check`")
-
 from tools.check_infra import bicep_files, parse_bicep
 
 ROOT = Path(__file__).resolve().parent.parent

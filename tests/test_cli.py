@@ -1,0 +1,130 @@
+"""``riskwatch scan`` and ``riskwatch rules`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+
+REQUIRED_KEYS = {"rule_id", "severity", "title", "principal", "dedup_key", "first_seen",
+                 "last_seen", "count", "event_ids", "mitre", "context"}
+SEVERITIES = {"informational", "low", "medium", "high", "critical"}
+
+
+def graph_sign_in(n: int, **fields: object) -> dict[str, object]:
+    record: dict[str, object] = {
+        "id": f"si-{n}", "createdDateTime": f"2026-11-02T09:{n:02d}:00Z",
+        "userPrincipalName": "alice@contoso.com", "userId": "u-alice",
+        "appDisplayName": "Office 365", "ipAddress": "203.0.113.10",
+        "status": {"errorCode": 0}, "isInteractive": True,
+        "riskLevelDuringSignIn": "none", "riskLevelAggregated": "none", "riskState": "none",
+        "riskDetail": "none",
+        "location": {"city": "Seattle", "countryOrRegion": "US",
+                     "geoCoordinates": {"latitude": 47.6, "longitude": -122.3}},
+    }
+    record.update(fields)
+    return record
+
+
+def write_lines(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def run(capsys, *args: str) -> tuple[int, list[dict[str, object]], str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    alerts = [json.loads(line) for line in captured.out.splitlines() if line.strip()]
+    return code, alerts, captured.err
+
+
+def test_scan_writes_alerts_with_the_documented_keys(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RISKWATCH_DISABLED_RULES", raising=False)
+    path = write_lines(tmp_path / "signins.jsonl", [
+        graph_sign_in(1),
+        graph_sign_in(2, riskLevelDuringSignIn="high", riskState="atRisk"),
+    ])
+    code, alerts, err = run(capsys, "scan", str(path))
+    assert code == 0
+    assert {a["rule_id"] for a in alerts} == {"high_risk_signin_succeeded",
+                                              "risk_level_passthrough"}
+    for alert in alerts:
+        assert alert.keys() >= REQUIRED_KEYS
+        assert alert["severity"] in SEVERITIES
+        assert alert["event_ids"] == ["si-2"]
+    assert "scanned 2 events" in err and "2 alerts" in err
+
+
+def test_a_broken_line_is_skipped_with_its_line_and_the_rest_still_runs(tmp_path, capsys):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        json.dumps(graph_sign_in(1, riskLevelDuringSignIn="high", riskState="atRisk")) + "\n"
+        + '{"id": "broken", \n'
+        + json.dumps(graph_sign_in(3, riskLevelDuringSignIn="medium", riskState="atRisk",
+                                   userPrincipalName="bob@contoso.com", userId="u-bob")) + "\n",
+        encoding="utf-8",
+    )
+    code, alerts, err = run(capsys, "scan", str(path))
+    assert code == 0
+    assert {a["event_ids"][0] for a in alerts} == {"si-1", "si-3"}
+    assert f"skipped {path}:2" in err
+    assert "1 records skipped" in err
+
+
+def test_unreadable_input_exits_2_with_a_one_line_reason(tmp_path, capsys, peer_corpus):
+    published = peer_corpus / "msgraph_docs" / "signin-list.v1.0.example1-response.AS-PUBLISHED.txt"
+    code, alerts, err = run(capsys, "scan", str(published))
+    assert code == 2 and alerts == []
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"riskwatch: cannot read {published}:")
+    missing = tmp_path / "nope.json"
+    code, _, err = run(capsys, "scan", str(missing))
+    assert code == 2 and "nope.json" in err
+
+
+def test_one_unreadable_file_among_good_ones_is_reported_not_fatal(tmp_path, capsys):
+    good = write_lines(tmp_path / "a.jsonl",
+                       [graph_sign_in(1, riskLevelDuringSignIn="high", riskState="atRisk")])
+    bad = tmp_path / "b.json"
+    bad.write_text("[{,]", encoding="utf-8")
+    code, alerts, err = run(capsys, "scan", str(good), str(bad))
+    assert code == 0 and alerts
+    assert f"unreadable: {bad}" in err
+
+
+def test_now_ignores_later_events(tmp_path, capsys):
+    path = write_lines(tmp_path / "s.jsonl",
+                       [graph_sign_in(30, riskLevelDuringSignIn="high", riskState="atRisk")])
+    code, alerts, err = run(capsys, "scan", "--now", "2026-11-02T09:00:00Z", str(path))
+    assert code == 0 and alerts == []
+    assert "after --now" in err
+
+
+def test_the_sample_tenant_raises_every_labelled_alert(capsys):
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    code, alerts, _ = run(capsys, "scan", str(samples / "tenant"))
+    assert code == 0
+    labels = json.loads((samples / "labels.json").read_text(encoding="utf-8"))["stories"]
+    expected = {lab["rule_id"] for lab in labels if lab["expect"] == "alert"}
+    assert expected <= {a["rule_id"] for a in alerts}
+    assert len(expected) == 14  # every rule has a story in the sample tenant
+
+
+def test_rules_lists_every_rule(capsys):
+    assert main(["rules", "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(listed) == 14
+    assert all(r["investigation"] and r["false_positives"] for r in listed)
+    assert main(["rules"]) == 0
+    assert "signin_risk_detection" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["scan"], ["bogus"], ["run"]])
+def test_bad_usage_exits_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2

@@ -1,0 +1,57 @@
+"""detections/ is pure: no network, files, environment, clock or Azure SDK."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+DETECTIONS = Path(__file__).resolve().parent.parent / "detections"
+FORBIDDEN_MODULES = {
+    "os", "sys", "io", "pathlib", "socket", "http", "urllib", "requests", "azure",
+    "subprocess", "shutil", "tempfile", "logging", "time", "random", "zoneinfo", "service",
+}
+# Calls that read the wall clock or a file, wherever they are imported from.
+FORBIDDEN_METHODS = {"now", "utcnow", "today", "getenv", "time_ns", "read_text", "read_bytes"}
+FORBIDDEN_BUILTINS = {"open", "input", "breakpoint"}
+
+
+def problems_in(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] in FORBIDDEN_MODULES:
+                found.append(f"{path.name}:{node.lineno}: imports {name}")
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_METHODS:
+                found.append(f"{path.name}:{node.lineno}: calls {func.attr}()")
+            elif isinstance(func, ast.Name) and func.id in FORBIDDEN_BUILTINS:
+                found.append(f"{path.name}:{node.lineno}: calls {func.id}()")
+    return found
+
+
+def test_detections_imports_and_calls_nothing_impure() -> None:
+    files = sorted(DETECTIONS.rglob("*.py"))
+    assert len(files) > 20
+    problems = [p for path in files for p in problems_in(path)]
+    assert problems == []
+
+
+def test_the_checker_catches_what_it_forbids(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import os\nfrom datetime import datetime\nfrom azure.data.tables import X\n"
+        "t = datetime.now()\nopen('f')\n"
+    )
+    assert problems_in(bad) == [
+        "bad.py:1: imports os",
+        "bad.py:3: imports azure.data.tables",
+        "bad.py:4: calls now()",
+        "bad.py:5: calls open()",
+    ]
