@@ -41,7 +41,7 @@ class ColdStart:
 
 def _once(module: str) -> tuple[float, float]:
     started = time.perf_counter()
-    out = subprocess.run(  # noqa: S603 - fixed interpreter and probe
+    out = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module)],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )  # fmt: skip

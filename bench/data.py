@@ -20,7 +20,7 @@ def tenant_day(out: Path, users: int, seed: int = 7) -> Path:
     path = out / "signIns.jsonl"
     if path.exists():
         return path
-    subprocess.run(  # noqa: S603 - our own generator, fixed arguments
+    subprocess.run(
         [sys.executable, "-m", "service.synth", "--users", str(users), "--days", "1",
          "--seed", str(seed), "--start", START, "--stream", "--no-stories",
          "--out", str(out), "--labels", str(out.parent / f"{out.name}-labels.json")],

@@ -42,7 +42,7 @@ def peak_rss_mb(argv: list[str]) -> tuple[float, float, str]:
     import time
 
     started = time.perf_counter()
-    with subprocess.Popen(  # noqa: S603 - fixed interpreter and module
+    with subprocess.Popen(
         argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     ) as child:
         assert child.stderr is not None  # noqa: S101 - PIPE was asked for

@@ -62,7 +62,7 @@ def _full_scan(path: Path) -> dict[str, float]:
 
 
 def _child(mode: str, path: Path) -> dict[str, float]:
-    out = subprocess.run(  # noqa: S603 - this module, fixed arguments
+    out = subprocess.run(
         [sys.executable, "-m", "bench.throughput", mode, str(path)],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,30 +146,15 @@ class AlertGrouper:
     def overflow_alert(self) -> Alert | None:
         if not self._suppressed or self._suppressed_first is None:
             return None
-        total = sum(self._suppressed.values())
         first, last = self._suppressed_first, self._suppressed_last or self._suppressed_first
-        key = f"{OVERFLOW_RULE_ID}|{first.isoformat()}"
-        return Alert(
-            alert_id=alert_id_for(key, first),
-            rule_id=OVERFLOW_RULE_ID,
-            rule_version=1,
-            title=f"{total} more matches not raised: "
-            f"the cap of {self.max_alerts} alerts was reached",
-            severity=Severity.HIGH,
-            risk_score=73,
-            principal="(many)",
-            dedup_key=key,
-            first_seen=first,
-            last_seen=last,
+        return overflow_summary(
+            self._suppressed,
+            first=first,
+            last=last,
+            cap=self.max_alerts,
+            key=f"{OVERFLOW_RULE_ID}|{first.isoformat()}",
             window_end=last + timedelta(seconds=1),
-            count=total,
-            event_ids=[],
-            mitre=(),
-            context={
-                "suppressed_by_rule": dict(sorted(self._suppressed.items())),
-                "max_alerts": self.max_alerts,
-                "why": "Raise the cap or narrow the input; nothing was dropped silently.",
-            },
+            why="Raise the cap or narrow the input; nothing was dropped silently.",
         )
 
     def _suppress(self, match: Match) -> None:
@@ -177,6 +163,38 @@ class AlertGrouper:
             self._suppressed_first = match.time
         if self._suppressed_last is None or match.time > self._suppressed_last:
             self._suppressed_last = match.time
+
+
+def overflow_summary(
+    suppressed: Mapping[str, int],
+    *,
+    first: datetime,
+    last: datetime,
+    cap: int,
+    key: str,
+    window_end: datetime,
+    why: str,
+) -> Alert:
+    """One alert that stands for every match the per-run cap kept from being raised."""
+    total = sum(suppressed.values())
+    return Alert(
+        alert_id=alert_id_for(key, first),
+        rule_id=OVERFLOW_RULE_ID,
+        rule_version=1,
+        title=f"{total} more matches not raised: the cap of {cap} alerts per run was reached",
+        severity=Severity.HIGH,
+        risk_score=73,
+        principal="(many)",
+        dedup_key=key,
+        first_seen=first,
+        last_seen=last,
+        window_end=window_end,
+        count=total,
+        event_ids=[],
+        mitre=(),
+        context={"suppressed_by_rule": dict(sorted(suppressed.items())), "max_alerts": cap,
+                 "why": why},
+    )
 
 
 def _unique(items: list[str]) -> list[str]:

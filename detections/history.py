@@ -88,11 +88,12 @@ def success_record(event: SignIn) -> SuccessSeen:
     )
 
 
-def attempt_record(event: SignIn) -> Attempt:
+def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
+    """``key``: the caller's ``user_key(event)``, shared rather than built again."""
     return Attempt(
         time=event.time,
         event_id=event.id,
-        user=user_key(event),
+        user=key if key is not None else user_key(event),
         ip=event.ip_address,
         code=event.error_code,
         asn=event.autonomous_system_number,
@@ -150,6 +151,8 @@ class History:
             return  # counted once, however often a poll overlap re-reads it
         self.dirty_users.add(key)
         outcome = classify(event)
+        # One frozen record for the session, user and network windows: less memory.
+        record = attempt_record(event, key)
         changed = False
         if outcome == "none":
             if is_interactive(event):
@@ -163,21 +166,20 @@ class History:
                     user.see_country(event.location.country.upper(), event.time)
                     changed = True
             if event.session_id:
-                user.see_session(event.session_id, attempt_record(event))
+                user.see_session(event.session_id, record)
                 changed = True
         if outcome in {"credential", "mfa"}:
             changed |= insert(
                 user.failures,
-                attempt_record(event),
+                record,
                 retention=EVENT_RETENTION,
                 cap=MAX_USER_FAILURES,
             )
         if changed:
             self.dirty_users.add(key)
-        self._observe_network(event, outcome)
+        self._observe_network(event, outcome, record)
 
-    def _observe_network(self, event: SignIn, outcome: str) -> None:
-        record = attempt_record(event)
+    def _observe_network(self, event: SignIn, outcome: str, record: Attempt) -> None:
         if event.ip_address and outcome in {"none", "interrupt", "credential"}:
             ip = self.ips.setdefault(event.ip_address, WindowState())
             window = ip.failures if outcome == "credential" else ip.successes

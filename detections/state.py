@@ -114,16 +114,27 @@ class CountrySeen:
     count: int = 1
 
 
+def _order(item: Timed) -> tuple[datetime, str]:
+    return (item.time, item.event_id)
+
+
+def _time(item: Timed) -> datetime:
+    return item.time
+
+
 def insert(window: list[T], item: T, *, retention: timedelta, cap: int) -> bool:
     """Insert in (time, id) order unless already there; trim by age and length."""
     key = (item.time, item.event_id)
-    keys = [(x.time, x.event_id) for x in window]
-    at = bisect.bisect_left(keys, key)
-    if at < len(window) and keys[at] == key:
-        return False  # the same event seen again (poll overlap): count it once
-    window.insert(at, item)
+    # Events mostly arrive in time order: appending is the common case, no search.
+    if not window or _order(window[-1]) < key:
+        window.append(item)
+    else:
+        at = bisect.bisect_left(window, key, key=_order)
+        if at < len(window) and _order(window[at]) == key:
+            return False  # the same event seen again (poll overlap): count it once
+        window.insert(at, item)
     horizon = window[-1].time - retention
-    drop = bisect.bisect_left([x.time for x in window], horizon)
+    drop = bisect.bisect_left(window, horizon, key=_time) if window[0].time < horizon else 0
     drop = max(drop, len(window) - cap)
     if drop > 0:
         del window[:drop]

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from detections.alerts import OVERFLOW_RULE_ID, Alert, alert_id_for
+from detections.alerts import OVERFLOW_RULE_ID, overflow_summary
 from detections.engine import Engine, Match, RuleFailure
 from detections.enrich import Enricher
-from detections.model import Event, Severity
+from detections.model import Event
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
 from service.settings import Settings
@@ -183,32 +183,15 @@ class Pipeline:
 
     def _raise_overflow(self, suppressed: list[Match], now: datetime) -> None:
         # One summary per hour however many workers overflow: its claim dedups it.
-        key = f"{OVERFLOW_RULE_ID}|{now.strftime('%Y-%m-%dT%H')}"
-        by_rule = Counter(m.rule.id for m in suppressed)
-        first = min(m.time for m in suppressed)
-        last = max(m.time for m in suppressed)
-        alert = Alert(
-            alert_id=alert_id_for(key, first),
-            rule_id=OVERFLOW_RULE_ID,
-            rule_version=1,
-            title=f"{len(suppressed)} matches not raised: the cap of "
-            f"{self.max_alerts_per_run} alerts per run was reached",
-            severity=Severity.HIGH,
-            risk_score=73,
-            principal="(many)",
-            dedup_key=key,
-            first_seen=first,
-            last_seen=last,
+        alert = overflow_summary(
+            Counter(m.rule.id for m in suppressed),
+            first=min(m.time for m in suppressed),
+            last=max(m.time for m in suppressed),
+            cap=self.max_alerts_per_run,
+            key=f"{OVERFLOW_RULE_ID}|{now.strftime('%Y-%m-%dT%H')}",
             window_end=now + timedelta(hours=1),
-            count=len(suppressed),
-            event_ids=[],
-            mitre=(),
-            context={
-                "suppressed_by_rule": dict(sorted(by_rule.items())),
-                "max_alerts_per_run": self.max_alerts_per_run,
-                "why": "Suppressed matches were not marked as seen: later runs raise them "
-                "while they are inside the look-back. Raise the cap or narrow the input.",
-            },
+            why="Suppressed matches were not marked as seen: later runs raise them "
+            "while they are inside the look-back. Raise the cap or narrow the input.",
         )
         claim = self.dedup.open_summary(alert)
         if claim is not None:

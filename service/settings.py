@@ -20,11 +20,12 @@ from detections.enrich import BusinessHours
 from detections.model import Severity
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
+from service.graph.feeds import DEFAULT_FEEDS, FEEDS
+from service.netutil import is_loopback_host
 from service.settings_parsing import (
     Reader,
     Secret,
     SettingsError,
-    is_loopback,
     parse_days,
     parse_hours,
 )
@@ -38,17 +39,6 @@ __all__ = [
     "load_settings",
 ]
 
-FEEDS = (
-    "riskDetections",
-    "riskyUsers",
-    "signIns",
-    "nonInteractiveSignIns",
-    "servicePrincipalSignIns",
-    "managedIdentitySignIns",
-    "servicePrincipalRiskDetections",
-    "directoryRoles",
-)
-DEFAULT_FEEDS = ("riskDetections", "riskyUsers", "signIns", "directoryRoles")
 GraphAuth = Literal["managedidentity", "cli", "none"]
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
@@ -121,7 +111,7 @@ def load_settings(
         graph_base_url=graph_base.rstrip("/"),
         graph_auth=_graph_auth(read, graph_base),
         azure_client_id=read.raw("AZURE_CLIENT_ID"),
-        feeds=read.choices("RISKWATCH_FEEDS", DEFAULT_FEEDS, FEEDS),
+        feeds=read.choices("RISKWATCH_FEEDS", DEFAULT_FEEDS, tuple(FEEDS)),
         lookback=timedelta(hours=read.number("RISKWATCH_LOOKBACK_HOURS", 48.0, float, 0, 720)),
         run_budget=timedelta(
             seconds=read.number("RISKWATCH_RUN_BUDGET_SECONDS", 480.0, float, 10, 3600)
@@ -238,7 +228,7 @@ def _graph_auth(read: Reader, base_url: str) -> GraphAuth:
     if auth not in ("managedidentity", "cli", "none"):
         read.problems.append("RISKWATCH_GRAPH_AUTH: must be managedidentity, cli or none")
         return "managedidentity"
-    if auth == "none" and not is_loopback(_host(base_url)):
+    if auth == "none" and not is_loopback_host(_host(base_url)):
         read.problems.append(
             "RISKWATCH_GRAPH_AUTH: 'none' is only allowed for a loopback Graph URL"
         )

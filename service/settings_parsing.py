@@ -5,7 +5,6 @@ Messages name the setting and never repeat a secret's value.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 from detections.errors import RiskwatchError
 from detections.model import Severity
+from service.netutil import is_loopback_host
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
 T = TypeVar("T")
@@ -40,17 +40,6 @@ class Secret:
         return "Secret('***')"
 
     __str__ = __repr__
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -112,7 +101,7 @@ class Reader:
             return None
         if parts.scheme == "https" and host:
             return value
-        if parts.scheme == "http" and is_loopback(host):
+        if parts.scheme == "http" and is_loopback_host(host):
             return value
         self.problems.append(f"{name}: {shown} must be an https URL (http only for loopback)")
         return None

@@ -128,3 +128,68 @@ def test_bad_usage_exits_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_directory_marks_privileged_holders(tmp_path, capsys):
+    path = write_lines(tmp_path / "s.jsonl",
+                       [graph_sign_in(1, riskLevelDuringSignIn="medium", riskState="atRisk")])
+    directory = tmp_path / "roles.json"
+    directory.write_text(json.dumps({"value": [{
+        "id": "ra-1", "principalId": "u-alice", "directoryScopeId": "/",
+        "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10",
+        "principal": {"id": "u-alice", "userPrincipalName": "alice@contoso.com"},
+        "roleDefinition": {"id": "62e90394-69f5-4237-9190-012177145e10",
+                           "displayName": "Global Administrator"},
+    }]}), encoding="utf-8")
+    code, plain, _ = run(capsys, "scan", str(path))
+    code2, enriched, _ = run(capsys, "scan", "--directory", str(directory), str(path))
+    assert code == code2 == 0
+    assert plain[0]["severity"] == "medium" and "privileged" not in plain[0]["tags"]
+    assert enriched[0]["severity"] == "high"
+    assert "privileged" in enriched[0]["tags"]
+    assert enriched[0]["context"]["privileged_roles"] == ["Global Administrator"]
+
+
+@pytest.mark.azurite
+def test_baseline_then_run_once_against_table_storage(
+    tmp_path, capsys, monkeypatch, storage_connection, table_prefix
+):
+    monkeypatch.setenv("RISKWATCH_STORAGE", storage_connection)
+    monkeypatch.setenv("RISKWATCH_TABLE_PREFIX", table_prefix)
+    # Eight days of history from the US: the baseline makes the user "known".
+    history = [graph_sign_in(n, id=f"h-{n}", createdDateTime=f"2026-10-{20 + n:02d}T09:00:00Z")
+               for n in range(8)]
+    baseline = write_lines(tmp_path / "history.jsonl", history)
+    assert main(["baseline", str(baseline)]) == 0
+    assert "baseline: 8 events observed" in capsys.readouterr().err
+    abroad = write_lines(tmp_path / "today.jsonl", [graph_sign_in(
+        1, id="today", createdDateTime="2026-11-02T09:00:00Z",
+        location={"city": "Lagos", "countryOrRegion": "NG",
+                  "geoCoordinates": {"latitude": 6.5, "longitude": 3.4}},
+        ipAddress="198.51.100.9",
+    )])
+    assert main(["run", "--once", "--print", "--input", str(abroad),
+                 "--now", "2026-11-02T09:05:00Z"]) == 0
+    captured = capsys.readouterr()
+    assert "unfamiliar_country" in captured.out
+    assert "alerts_raised=1" in captured.err
+    # Once more: already seen, nothing new.
+    assert main(["run", "--once", "--print", "--input", str(abroad),
+                 "--now", "2026-11-02T09:10:00Z"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "alerts_raised=0" in captured.err
+
+
+@pytest.mark.azurite
+def test_without_a_baseline_a_new_deployment_stays_quiet(
+    tmp_path, capsys, monkeypatch, storage_connection, table_prefix
+):
+    monkeypatch.setenv("RISKWATCH_STORAGE", storage_connection)
+    monkeypatch.setenv("RISKWATCH_TABLE_PREFIX", table_prefix)
+    abroad = write_lines(tmp_path / "today.jsonl", [graph_sign_in(
+        1, id="today", createdDateTime="2026-11-02T09:00:00Z",
+        location={"city": "Lagos", "countryOrRegion": "NG",
+                  "geoCoordinates": {"latitude": 6.5, "longitude": 3.4}},
+    )])
+    assert main(["run", "--once", "--input", str(abroad), "--now", "2026-11-02T09:05:00Z"]) == 0
+    assert "alerts_raised=0" in capsys.readouterr().err

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient
 
+from service.export import registration_for
 from service.graph import GraphClient, make_token_provider
 from service.graph.throttle import Backoff
 from service.jobs import MainJob
@@ -132,3 +138,48 @@ def test_a_webhook_down_for_a_run_gets_its_alert_on_the_next(
     assert second.run.delivered == first.run.alerts_raised
     delivered_ids = {r.header("Idempotency-Key") for r in webhook.requests if r.body}
     assert len(delivered_ids) == first.run.alerts_raised
+
+
+def diagnostic_sign_in(n: int, **properties: object) -> bytes:
+    props = {
+        "id": f"exp-{n}", "createdDateTime": f"2026-11-02T09:{n:02d}:00Z",
+        "userPrincipalName": "bob@contoso.com", "userId": "u-bob", "ipAddress": "203.0.113.7",
+        "status": {"errorCode": 0}, "isInteractive": True, "riskLevelAggregated": "none",
+        "riskLevelDuringSignIn": "none", "riskState": "none", "riskDetail": "none",
+        "location": {"city": "Oslo", "countryOrRegion": "NO"},
+    }
+    props.update(properties)
+    record = {"time": f"2026-11-02T09:{n:02d}:05Z", "category": "SignInLogs",
+              "operationName": "Sign-in activity", "resultType": "0", "properties": props}
+    return (json.dumps(record) + "\n").encode()
+
+
+def test_the_timer_tails_registered_export_blobs_line_by_line(
+    storage_connection, table_prefix, graph, clock, webhook
+):
+    blobs = BlobServiceClient.from_connection_string(storage_connection)
+    with contextlib.suppress(ResourceExistsError):
+        blobs.create_container("insights-logs-signinlogs")
+    name = f"tenantId={uuid.uuid4()}/y=2026/m=11/d=02/h=09/m=00/PT1H.json"
+    blob = blobs.get_blob_client("insights-logs-signinlogs", name)
+    blob.create_append_blob()
+    settings = load_settings({
+        "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
+        "RISKWATCH_EXPORT_STORAGE": storage_connection, "RISKWATCH_GRAPH_BASE_URL": graph.base_url,
+        "RISKWATCH_GRAPH_AUTH": "none", "RISKWATCH_FEEDS": "riskDetections",
+        "RISKWATCH_WEBHOOK_URL": webhook.url, "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
+    })
+    job = MainJob(settings, graph=GraphClient(graph.base_url, make_token_provider(
+        "none", graph.base_url), clock=clock.time, sleep=clock.sleep))
+    assert job.register_blob(registration_for("insights-logs-signinlogs", name))
+    risky = {"riskLevelDuringSignIn": "high", "riskState": "atRisk"}
+    blob.append_block(diagnostic_sign_in(1) + diagnostic_sign_in(2, **risky)
+                      + diagnostic_sign_in(3)[:40])  # the third line is still being written
+    first = job.run(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    assert first.sources.events.get("export") == 2
+    assert {r.json()["alert"]["rule_id"] for r in webhook.requests} >= {
+        "high_risk_signin_succeeded"}
+    blob.append_block(diagnostic_sign_in(3)[40:] + diagnostic_sign_in(4))
+    second = job.run(datetime(2026, 11, 2, 9, 35, tzinfo=UTC))
+    assert second.sources.events.get("export") == 2  # lines 3 and 4, each exactly once
+    assert second.run.alerts_raised == 0

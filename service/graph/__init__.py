@@ -1,6 +1,6 @@
 """Microsoft Graph ingestion: feeds, permissions, paced paging, cursors."""
 
-from service.graph.auth import AuthMode, is_loopback_url, make_token_provider, parse_auth_mode
+from service.graph.auth import AuthMode, make_token_provider, parse_auth_mode
 from service.graph.client import FeedOutcome, FeedRead, GraphClient, Page, build_feed_url
 from service.graph.cursor import (
     DEFAULT_LOOKBACK,
@@ -17,6 +17,7 @@ from service.graph.feeds import (
     parse_feed_names,
     required_permissions,
 )
+from service.netutil import is_loopback_url
 
 __all__ = [
     "DEFAULT_FEEDS",

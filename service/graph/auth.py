@@ -6,11 +6,12 @@ and the pure modules never need it. Tokens are never logged or put in errors.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from typing import Literal, Protocol, TypeAlias
 from urllib.parse import urlsplit
+
+from service.netutil import is_loopback_url
 
 AuthMode: TypeAlias = Literal["managedidentity", "cli", "none"]
 AUTH_MODES: tuple[AuthMode, ...] = ("managedidentity", "cli", "none")
@@ -27,19 +28,6 @@ class _AccessToken(Protocol):
 
 class _Credential(Protocol):
     def get_token(self, *scopes: str) -> _AccessToken: ...
-
-
-def is_loopback_url(url: str) -> bool:
-    """True for http(s) URLs whose host is localhost or a loopback address."""
-    host = urlsplit(url).hostname
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def graph_scope(base_url: str) -> str:

@@ -12,8 +12,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -73,18 +71,3 @@ class Backoff:
         return raw * self.rng.uniform(0.5, 1.0)
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Parse Retry-After (delta-seconds or an HTTP date); None if absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
-    return max(0.0, (when - current).total_seconds())

@@ -16,7 +16,8 @@ from typing import Any, Literal, Protocol
 import requests
 
 from service.graph.auth import TokenProvider
-from service.graph.throttle import Backoff, Clock, Sleep, retry_after_seconds
+from service.graph.throttle import Backoff, Clock, Sleep
+from service.netutil import parse_retry_after
 
 log = logging.getLogger("riskwatch.graph")
 
@@ -94,7 +95,7 @@ class Transport:
                 message = f"HTTP {response.status_code} from {url}: {_graph_error(response)}"
                 raise FeedStopped("failed", message, stats.requests, stats.retries)
             problem = f"HTTP {response.status_code}"
-            hinted = retry_after_seconds(response.headers.get("Retry-After"))
+            hinted = parse_retry_after(response.headers.get("Retry-After"))
             delay = hinted if hinted is not None else self.backoff.delay(attempt)
             self._retry(delay, stats, url, problem)
         message = f"{problem} from {url}, still failing after {self.max_attempts} attempts"

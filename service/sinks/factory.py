@@ -5,12 +5,12 @@ Error messages name the setting, never its value: the URLs are secrets.
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 import requests
 
 from detections.model import Severity
+from service.netutil import is_loopback_host
 from service.sinks.base import Sink
 from service.sinks.http import Poster, RetryPolicy
 from service.sinks.render import DEFAULT_PORTAL_URL
@@ -19,15 +19,6 @@ from service.sinks.teams import TeamsSink
 from service.sinks.webhook import WebhookSink
 
 KEY_VAULT_MARKER = "@Microsoft.KeyVault("
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_webhook_url(url: str, setting: str) -> str:
@@ -42,7 +33,7 @@ def check_webhook_url(url: str, setting: str) -> str:
         raise ValueError(f"{setting} is not a valid URL") from None
     if not host:
         raise ValueError(f"{setting} is not a valid URL")
-    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)):
         return text
     raise ValueError(f"{setting} must be an https URL (http is allowed only for loopback)")
 

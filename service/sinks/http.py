@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
 
+from service.netutil import parse_retry_after
 from service.sinks.base import DeliveryOutcome, DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -98,22 +98,6 @@ def redact(text: str, secrets: set[str]) -> str:
         if secret:
             text = text.replace(secret, "[redacted]")
     return text
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (RFC 9110 10.2.3); None if absent/bad."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # an HTTP-date is always GMT
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from detections.model import Severity
-from service.sinks.base import DeliveryOutcome
 from service.sinks.escape import flatten, slack_code, slack_entities, slack_text, truncate
-from service.sinks.http import Poster, register_secret
+from service.sinks.http import Poster
+from service.sinks.posting import JSON_HEADERS, PostingSink
 from service.sinks.render import DEFAULT_PORTAL_URL, AlertView, Fact, view
-from service.sinks.severity import skipped, wants
 
 HEADER_CHARS = 150  # Block Kit limit of a header's plain_text
 FIELD_CHARS = 1900  # a section field allows 2000; leave room for the label
@@ -97,8 +96,10 @@ def accept_ok_body(status: int, body: str) -> str | None:
     return f"unexpected Slack response body {body.strip()[:100]!r}"
 
 
-class SlackSink:
-    """Posts to a Slack incoming webhook. ``repr`` never shows the URL."""
+class SlackSink(PostingSink):
+    """Posts to a Slack incoming webhook."""
+
+    accept = staticmethod(accept_ok_body)
 
     def __init__(
         self,
@@ -109,22 +110,13 @@ class SlackSink:
         poster: Poster | None = None,
         portal_url: str = DEFAULT_PORTAL_URL,
     ) -> None:
-        self.name = name
-        self.min_severity = min_severity
-        self._url = url
-        self._poster = poster or Poster(name)
-        self._portal_url = portal_url
-        register_secret(url)
-
-    def __repr__(self) -> str:
-        return f"SlackSink(name={self.name!r}, min_severity={self.min_severity.value})"
+        super().__init__(
+            url, min_severity=min_severity, name=name, poster=poster, portal_url=portal_url
+        )
 
     def payload(self, alert: Mapping[str, Any]) -> dict[str, Any]:
         return build_message(view(alert, self._portal_url))
 
-    def send(self, alert: Mapping[str, Any]) -> DeliveryOutcome:
-        if not wants(self, alert):
-            return skipped(self, alert)
+    def request(self, alert: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(self.payload(alert), ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "riskwatch"}
-        return self._poster.post(self._url, body, headers, accept_ok_body)
+        return body, dict(JSON_HEADERS)

@@ -18,11 +18,10 @@ from dataclasses import replace
 from typing import Any
 
 from detections.model import Severity
-from service.sinks.base import DeliveryOutcome
 from service.sinks.escape import card_text, truncate
-from service.sinks.http import Poster, register_secret
+from service.sinks.http import Poster
+from service.sinks.posting import JSON_HEADERS, PostingSink
 from service.sinks.render import DEFAULT_PORTAL_URL, AlertView, Fact, view
-from service.sinks.severity import skipped, wants
 
 MAX_CARD_BYTES = 20_000
 # Per-value character limits tried in turn until the card fits.
@@ -113,8 +112,8 @@ def fitted_message(alert_view: AlertView) -> bytes:
     return encode(message(build_card(slim, _VALUE_LIMITS[-1])))
 
 
-class TeamsSink:
-    """Posts an Adaptive Card to a Teams channel. ``repr`` never shows the URL."""
+class TeamsSink(PostingSink):
+    """Posts an Adaptive Card to a Teams channel (a Workflows webhook)."""
 
     def __init__(
         self,
@@ -125,21 +124,12 @@ class TeamsSink:
         poster: Poster | None = None,
         portal_url: str = DEFAULT_PORTAL_URL,
     ) -> None:
-        self.name = name
-        self.min_severity = min_severity
-        self._url = url
-        self._poster = poster or Poster(name)
-        self._portal_url = portal_url
-        register_secret(url)
-
-    def __repr__(self) -> str:
-        return f"TeamsSink(name={self.name!r}, min_severity={self.min_severity.value})"
+        super().__init__(
+            url, min_severity=min_severity, name=name, poster=poster, portal_url=portal_url
+        )
 
     def body(self, alert: Mapping[str, Any]) -> bytes:
         return fitted_message(view(alert, self._portal_url))
 
-    def send(self, alert: Mapping[str, Any]) -> DeliveryOutcome:
-        if not wants(self, alert):
-            return skipped(self, alert)
-        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "riskwatch"}
-        return self._poster.post(self._url, self.body(alert), headers)
+    def request(self, alert: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+        return self.body(alert), dict(JSON_HEADERS)

@@ -49,10 +49,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from detections.model import Severity
-from service.sinks.base import DeliveryOutcome
 from service.sinks.http import Poster, register_secret
+from service.sinks.posting import JSON_HEADERS, PostingSink
 from service.sinks.render import DEFAULT_PORTAL_URL, portal_links
-from service.sinks.severity import skipped, wants
 
 SCHEMA = "riskwatch.alert.v1"
 SIGNATURE_HEADER = "X-Riskwatch-Signature"
@@ -70,7 +69,7 @@ def verify(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body), header)
 
 
-class WebhookSink:
+class WebhookSink(PostingSink):
     """Posts the alert as JSON. ``repr`` never shows the URL or the secret."""
 
     def __init__(
@@ -84,14 +83,11 @@ class WebhookSink:
         portal_url: str = DEFAULT_PORTAL_URL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.name = name
-        self.min_severity = min_severity
-        self._url = url
+        super().__init__(
+            url, min_severity=min_severity, name=name, poster=poster, portal_url=portal_url
+        )
         self._secret = secret or None
-        self._poster = poster or Poster(name)
-        self._portal_url = portal_url
         self._clock = clock
-        register_secret(url)
         if self._secret:
             register_secret(self._secret)
 
@@ -116,18 +112,8 @@ class WebhookSink:
         body = json.dumps(
             self.payload(alert, sent_at), ensure_ascii=False, separators=(",", ":"), default=str
         ).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Idempotency-Key": str(alert.get("alert_id", "")),
-            "User-Agent": "riskwatch",
-        }
+        headers = {**JSON_HEADERS, "Idempotency-Key": str(alert.get("alert_id", ""))}
         if self._secret:
             headers[TIMESTAMP_HEADER] = str(sent_at)
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
         return body, headers
-
-    def send(self, alert: Mapping[str, Any]) -> DeliveryOutcome:
-        if not wants(self, alert):
-            return skipped(self, alert)
-        body, headers = self.request(alert)
-        return self._poster.post(self._url, body, headers)
