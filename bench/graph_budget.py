@@ -33,7 +33,7 @@ class GraphBudget:
     def pages_within(self, seconds: float) -> int:
         """Sign-in pages the measured pace fits in ``seconds`` (the first 5 go at once)."""
         burst = 5
-        steady = (self.sign_in_seconds / max(1, self.sign_in_pages - burst))
+        steady = self.sign_in_seconds / max(1, self.sign_in_pages - burst)
         return burst + int(seconds / steady)
 
     def sign_ins_per_day(self, budget: float, lookback: timedelta, period: timedelta) -> int:
@@ -45,13 +45,17 @@ class GraphBudget:
 def measure(day: Path, pages: int, risk_records: int) -> GraphBudget:
     clock = SimulatedClock()
     lines: list[dict[str, object]] = []
-    with day.open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            record["signInEventTypes"] = ["interactiveUser"]  # every record counts as a page row
-            lines.append(record)
-            if len(lines) >= pages * 1000:
-                break
+    lap = 0
+    while len(lines) < pages * 1000:  # a small tenant's day is reused with fresh ids
+        with day.open(encoding="utf-8") as handle:
+            for line in handle:
+                record = json.loads(line)
+                record["id"] = f"{record['id']}-{lap}"
+                record["signInEventTypes"] = ["interactiveUser"]  # every record is a page row
+                lines.append(record)
+                if len(lines) >= pages * 1000:
+                    break
+        lap += 1
     first = datetime.fromisoformat(str(lines[0]["createdDateTime"]).replace("Z", "+00:00"))
     risks = [
         {"id": f"r{i}", "detectedDateTime": (first + timedelta(seconds=i)).strftime(

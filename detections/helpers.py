@@ -7,9 +7,11 @@ from detections.model import (
     CLOSED_RISK_STATES,
     Event,
     Location,
+    RiskDetection,
     Severity,
     SignIn,
 )
+from detections.rule import JsonValue
 
 # riskDetail values explained for the analyst (seed 001).
 RISK_DETAIL_MEANING = {
@@ -71,3 +73,19 @@ def level_severity(level: str | None) -> Severity | None:
 def signed_in(sign_in: SignIn) -> bool:
     """A successful sign-in: result success and error code 0 (KQL ``ResultType == 0``)."""
     return sign_in.success and sign_in.error_code == 0
+
+
+def detection_context(event: RiskDetection) -> dict[str, JsonValue]:
+    """Who, where and the risk fields of a risk detection: what every detection alert shows."""
+    return {
+        **who(event),
+        **where(event.location, event.ip_address),
+        "risk_event_type": event.risk_event_type,
+        "risk_level": event.risk_level,
+        "risk_state": event.risk_state,
+        "risk_detail": event.risk_detail,
+        "detection_timing_type": event.detection_timing_type,
+        "correlation_id": event.correlation_id,
+        "request_id": event.request_id,
+        "additional_info": dict(event.additional_info),
+    }

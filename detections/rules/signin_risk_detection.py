@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from detections.factories import risk_detection
-from detections.helpers import is_open_risk, where, who
+from detections.helpers import detection_context, is_open_risk
 from detections.model import Event, RiskDetection, Severity
 from detections.rule import Context, Finding, Rule, RuleTest
 
@@ -22,18 +22,7 @@ def match(event: Event, ctx: Context) -> Finding | None:
     return Finding(
         title=f"Sign-in risk {event.risk_event_type} ({event.risk_level or 'unknown'}) "
         f"for {event.principal}",
-        context={
-            **who(event),
-            **where(event.location, event.ip_address),
-            "risk_event_type": event.risk_event_type,
-            "risk_level": event.risk_level,
-            "risk_state": event.risk_state,
-            "risk_detail": event.risk_detail,
-            "detection_timing_type": event.detection_timing_type,
-            "correlation_id": event.correlation_id,
-            "request_id": event.request_id,
-            "additional_info": dict(event.additional_info),
-        },
+        context=detection_context(event),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from detections.factories import risk_detection, risky_user
-from detections.helpers import is_open_risk, level_severity, where, who
+from detections.helpers import detection_context, is_open_risk, level_severity, who
 from detections.model import Event, RiskDetection, RiskyUser, Severity
 from detections.rule import Context, Finding, Rule, RuleTest
 
@@ -49,19 +49,7 @@ def _detection(event: RiskDetection) -> Finding | None:
             event.risk_state or "",
             event.risk_event_type,
         ),
-        context={
-            **who(event),
-            **where(event.location, event.ip_address),
-            "source": "riskDetection",
-            "risk_event_type": event.risk_event_type,
-            "risk_level": event.risk_level,
-            "risk_state": event.risk_state,
-            "risk_detail": event.risk_detail,
-            "detection_timing_type": event.detection_timing_type,
-            "correlation_id": event.correlation_id,
-            "request_id": event.request_id,
-            "additional_info": dict(event.additional_info),
-        },
+        context={"source": "riskDetection", **detection_context(event)},
     )
 
 

@@ -1,0 +1,41 @@
+"""``bench.run`` on tiny sizes: every benchmark runs its real code path and the report
+carries each ratio and verdict. Figures are not judged here (no timed assertions)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.run import TINY, run
+
+pytestmark = pytest.mark.azurite
+
+
+def test_tiny_run_writes_a_report_with_every_ratio(
+    storage_connection: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "RESULTS.md"
+    results = run(TINY, tmp_path / "work", storage_connection, out)
+
+    assert results.throughput.events == TINY.throughput  # both sides read the whole file
+    assert results.throughput.ratio > 0
+    assert results.tables.sign_ins > 0
+    assert results.tables.transactions > 0  # counted at the real client, not estimated
+    assert results.tables.by_phase["history load"] > 0
+    assert results.memory.events == TINY.memory
+    assert results.memory.scan_mb > 0 and results.memory.imports_mb > 0
+    assert results.coldstart.repeats == TINY.coldstart_repeats
+    assert results.graph.sign_in_pages == TINY.graph_pages
+    assert results.graph.pages_within(480) > TINY.graph_pages
+
+    text = out.read_text(encoding="utf-8")
+    assert results.machine["cpu"] in text and results.machine["python"] in text
+    rows = [line for line in text.splitlines() if re.match(r"\| [1-5] \|", line)]
+    assert len(rows) == 5  # one summary row per benchmark
+    assert sum(bool(re.search(r"\d+\.\d+x", row)) for row in rows) >= 3  # ratios 1, 3, 4
+    assert "per 1,000 sign-ins" in rows[1]
+    assert all(("met" in row) or ("see below" in row) for row in rows)
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+        assert heading in text
