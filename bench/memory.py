@@ -3,11 +3,13 @@
 Both sides are fresh child processes; the peak (``ru_maxrss``) comes from the kernel
 through ``os.wait4`` for exactly that child, so nothing of this process is counted.
 The baseline child imports what the scan imports and loads the rules, then exits.
+Each child reports its own ``VmHWM`` (peak RSS of its address space, reset at exec)
+on its last stderr line: ``ru_maxrss`` would also count the parent's pages when the
+child is spawned with vfork.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,10 +17,15 @@ from pathlib import Path
 
 from bench.data import ROOT
 
+HWM = (
+    "import sys; sys.stderr.write('\\nVmHWM ' + next(line.split()[1] for line in "
+    "open('/proc/self/status') if line.startswith('VmHWM')) + '\\n')"
+)
 IMPORTS_ONLY = (
     "import service.cli, service.scan, detections.enrich, detections.normalize;"
-    "from detections.registry import load_rules; load_rules()"
+    "from detections.registry import load_rules; load_rules();" + HWM
 )
+SCAN = "import sys; from service.cli import main; code = main(sys.argv[1:]);" + HWM + ";sys.exit(code)"
 
 
 @dataclass(frozen=True)
@@ -47,18 +54,21 @@ def peak_rss_mb(argv: list[str]) -> tuple[float, float, str]:
     ) as child:
         assert child.stderr is not None  # noqa: S101 - PIPE was asked for
         err = child.stderr.read()
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+        child.wait()
     seconds = time.perf_counter() - started
     if child.returncode != 0:
         msg = f"{' '.join(argv[2:])} exited {child.returncode}: {err[-500:]}"
         raise RuntimeError(msg)
-    return usage.ru_maxrss / 1024, seconds, err  # Linux reports KiB
+    peak = err.rstrip().rsplit("\n", 1)[-1]
+    if not peak.startswith("VmHWM "):
+        msg = f"no VmHWM line from {' '.join(argv[2:])}"
+        raise RuntimeError(msg)
+    return int(peak.split()[1]) / 1024, seconds, err  # kB
 
 
 def measure(path: Path, events: int) -> Memory:
     scan_mb, seconds, err = peak_rss_mb(
-        [sys.executable, "-m", "service.cli", "scan", "--max-alerts", "1000", str(path)]
+        [sys.executable, "-c", SCAN, "scan", "--max-alerts", "1000", str(path)]
     )
     if f"scanned {events} events" not in err:
         msg = f"the scan did not read {events} events: {err[-300:]}"

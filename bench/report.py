@@ -129,7 +129,7 @@ def _tables(c: TableCost) -> list[str]:
 def _memory(m: Memory) -> list[str]:
     return [
         "## 3. Memory",
-        f"Peak RSS (`ru_maxrss` of the child, from `os.wait4`) of `python -m service.cli scan` "
+        f"Peak RSS (`VmHWM` reported by the child itself) of `riskwatch scan` (`service.cli.main`) "
         f"over {m.events:,} sign-ins: {m.scan_mb:,.0f} MB ({m.scan_seconds:.0f} s); a child "
         f"that only imports the same modules and loads the rules: {m.imports_mb:,.0f} MB.",
         "",

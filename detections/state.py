@@ -22,7 +22,10 @@ MAX_COUNTRIES = 64
 MAX_SESSIONS = 20
 MAX_SESSION_NETWORKS = 12
 MAX_IP_ENTRIES = 200
-MAX_TENANT_ENTRIES = 1500
+# Tenant failures and lockouts share one Table entity (1 MiB, UTF-16): 2 x 1,000 entries of
+# at most about 220 characters (keys capped below) stay under 1 MB.
+MAX_TENANT_ENTRIES = 1000
+MAX_STORED_KEY = 64  # characters of a user key or IP kept: attackers choose unknown UPNs
 MAX_SEEN_IDS = 3000  # sign-in ids per user kept to recognise re-read events (poll overlap)
 
 
@@ -94,9 +97,9 @@ class Attempt:
     def to_list(self) -> list[Any]:
         return [
             self.time.isoformat(),
-            self.event_id,
-            self.user,
-            self.ip,
+            self.event_id[:MAX_STORED_KEY],
+            self.user[:MAX_STORED_KEY],
+            self.ip[:MAX_STORED_KEY] if self.ip else self.ip,
             self.code,
             self.asn,
             self.country,

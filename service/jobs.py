@@ -6,6 +6,7 @@ pays for them when a function actually runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -22,7 +23,7 @@ from service.events import RescanRequest
 from service.export import BlobCursorStore, BlobRegistration, ExportTailer
 from service.graph import FEEDS, GraphClient, make_token_provider, parse_auth_mode
 from service.pipeline import Pipeline, RunReport
-from service.settings import Settings
+from service.settings import Settings, StorageSettings
 from service.sinks.base import Sink
 from service.sinks.factory import build_sinks
 from service.sources import (
@@ -33,12 +34,13 @@ from service.sources import (
     poll_feeds,
     read_files,
 )
-from service.state.cursors import CursorStore
+from service.state.cursors import CursorConflict, CursorStore
 from service.state.tables import Tables
 from service.storage import blob_service, table_service
 
 log = logging.getLogger("riskwatch.job")
 RESCAN_GROUP = "rescan"
+READING_SHARE = 0.75  # of the run budget for reading sources; the rest for delivery
 
 
 @dataclass(slots=True)
@@ -46,6 +48,7 @@ class JobReport:
     sources: SourceReport = field(default_factory=SourceReport)
     run: RunReport = field(default_factory=RunReport)
     swept: int = 0
+    deferred: int = 0  # deliveries left for the next run (budget spent)
     past_due: bool = False
     seconds: float = 0.0
 
@@ -69,6 +72,8 @@ class JobReport:
             text += f" disabled_feeds={','.join(sorted(self.sources.disabled))}"
         if self.sources.incomplete:
             text += f" resume_next_run={','.join(self.sources.incomplete)}"
+        if self.deferred:
+            text += f" deferred={self.deferred}"
         if self.past_due:
             text += " past_due=true"
         return text
@@ -90,12 +95,15 @@ class MainJob:
         self.tables = Tables(table_service(settings.storage), settings.table_prefix)
         self.pipeline = Pipeline.from_settings(settings, self.sinks)
         self.cursors = CursorStore(self.tables)
-        self._graph = graph
+        self._graph_override = graph  # tests inject a client on a simulated clock
+        self._graph: GraphClient | None = None
         self.clock = clock
 
     def run(self, now: datetime, *, files: Iterable[Path] | None = None) -> JobReport:
         started = self.clock()
         report = JobReport()
+        # A fresh Graph client per run: its deadline and its 403-disabled feeds are per run.
+        self._graph = self._graph_override
 
         def process(events: list[Event]) -> None:
             if events:
@@ -108,25 +116,17 @@ class MainJob:
         else:
             self._poll(now, process, report)
             self._tail_exports(now, process, report)
-        report.add(_delivery_only(self.pipeline, now))
+        report.add(self._deliver(now, report, deadline=time.monotonic() + self._delivery_budget()))
         swept = self.pipeline.sweep(now)
         report.swept = swept.claims + swept.ledger + swept.outbox
         report.seconds = self.clock() - started
         return report
 
     def register_blob(self, registration: BlobRegistration) -> bool:
-        """Event Grid's BlobCreated: remember the blob; the timer tails it."""
-        store = BlobCursorStore.create(self.tables.service, self.settings.table_prefix)
-        return store.register(registration)
+        return register_blob(self.tables, registration)
 
     def request_rescan(self, request: RescanRequest, now: datetime) -> None:
-        """Store a rescan for the next timer run (handlers stay short and idempotent)."""
-        value = json.dumps(
-            {"start": request.start.isoformat(), "end": request.end.isoformat(),
-             "users": list(request.users)}
-        )
-        if self.cursors.load(RESCAN_GROUP, request.event_id) is None:
-            self.cursors.save(RESCAN_GROUP, request.event_id, value, now, None)
+        request_rescan(self.tables, request, now)
 
     def graph(self) -> GraphClient:
         if self._graph is None:
@@ -136,20 +136,32 @@ class MainJob:
                 settings.azure_client_id,
             )
             self._graph = GraphClient.with_budget(
-                settings.graph_base_url, token, settings.run_budget.total_seconds()
+                settings.graph_base_url, token, READING_SHARE * settings.run_budget.total_seconds()
             )
         return self._graph
+
+    def _delivery_budget(self) -> float:
+        """What is left of the run budget after reading (reading may use 75 % of it)."""
+        return (1 - READING_SHARE) * self.settings.run_budget.total_seconds()
+
+    def _deliver(self, now: datetime, report: JobReport, deadline: float) -> RunReport:
+        delivery = self.pipeline.deliver(now, deadline)
+        report.deferred = delivery.deferred
+        return RunReport(delivered=delivery.delivered, retried=delivery.retried,
+                         dead_lettered=delivery.dead_lettered)
 
     def _poll(self, now: datetime, process: Process, report: JobReport) -> None:
         settings = self.settings
         poll_feeds(self.graph(), settings.feeds, self.cursors, now, settings.lookback, process,
                    report.sources)
         for cursor in list(self.cursors.list(RESCAN_GROUP)):
-            self._rescan(cursor.name, json.loads(cursor.value), now, process, report)
-            self.cursors.delete(cursor)
+            if self._rescan(cursor.name, json.loads(cursor.value), process, report):
+                self.cursors.delete(cursor)  # done; an unfinished one is tried next run
 
-    def _rescan(self, name: str, request: dict[str, Any], now: datetime,
-                process: Process, report: JobReport) -> None:
+    def _rescan(
+        self, name: str, request: dict[str, Any], process: Process, report: JobReport
+    ) -> bool:
+        """Re-read the feeds for the request's window; True when every read completed."""
         start, end = (datetime.fromisoformat(request[k]) for k in ("start", "end"))
         users = {u.lower() for u in request.get("users", [])}
 
@@ -161,12 +173,16 @@ class MainJob:
             process(kept)
 
         log.info("rescan %s: %s to %s for %s", name, start, end, sorted(users) or "all users")
+        complete = True
         for feed in self.settings.feeds:
             kind = FEEDS[feed].kind
             if kind is None:  # directory roles are enrichment, not events
                 continue
-            for page in self.graph().read(feed, start=start):
+            read = self.graph().read(feed, start=start)
+            for page in read:
                 within(normalized(page.records, f"rescan:{feed}", kind, report.sources))
+            complete &= read.outcome.status in ("complete", "forbidden")
+        return complete
 
     def _tail_exports(self, now: datetime, process: Process, report: JobReport) -> None:
         if self.settings.export_storage is None:
@@ -210,8 +226,23 @@ def configured_sinks(settings: Settings) -> list[Sink]:
     return build_sinks(**options)
 
 
-def _delivery_only(pipeline: Pipeline, now: datetime) -> RunReport:
-    delivery = pipeline.deliver(now)
-    return RunReport(delivered=delivery.delivered, retried=delivery.retried,
-                     dead_lettered=delivery.dead_lettered)
+# The Event Grid handlers need only storage: a bad sink setting must not stop them.
+def register_blob(tables: Tables, registration: BlobRegistration) -> bool:
+    """Event Grid's BlobCreated: remember the blob; the timer tails it."""
+    return BlobCursorStore.create(tables.service, tables.prefix).register(registration)
 
+
+def request_rescan(tables: Tables, request: RescanRequest, now: datetime) -> None:
+    """Store a rescan for the next timer run (handlers stay short and idempotent)."""
+    cursors = CursorStore(tables)
+    value = json.dumps(
+        {"start": request.start.isoformat(), "end": request.end.isoformat(),
+         "users": list(request.users)}
+    )
+    if cursors.load(RESCAN_GROUP, request.event_id) is None:
+        with contextlib.suppress(CursorConflict):  # a concurrent redelivery stored it
+            cursors.save(RESCAN_GROUP, request.event_id, value, now, None)
+
+
+def state_tables(storage: StorageSettings, prefix: str) -> Tables:
+    return Tables(table_service(storage), prefix)

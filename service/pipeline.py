@@ -138,7 +138,6 @@ class Pipeline:
             for match in matches:
                 by_key.setdefault((match.rule.id, match.dedup_hash), []).append(match)
                 report.matches += 1
-        self.history_store.save(history)
         report.rule_failures = len(report.failures)
         budget = Budget(self.max_alerts_per_run)
         suppressed: list[Match] = []
@@ -156,6 +155,9 @@ class Pipeline:
         if suppressed:
             report.suppressed = len(suppressed)
             self._raise_overflow(suppressed, now)
+        # Only now that every alert is in the outbox: a crash before this line leaves the
+        # events unseen, so the next run judges them again and the ledger drops repeats.
+        self.history_store.save(history)
         if deliver:
             delivery = self.deliver(now)
             report.delivered = delivery.delivered
@@ -163,11 +165,12 @@ class Pipeline:
             report.dead_lettered = delivery.dead_lettered
         return report
 
-    def deliver(self, now: datetime) -> DeliveryReport:
-        """Finish interrupted outbox writes, then deliver every due alert to every sink."""
+    def deliver(self, now: datetime, deadline: float | None = None) -> DeliveryReport:
+        """Finish interrupted outbox writes, then deliver every due alert to every sink
+        (until ``deadline``, a ``time.monotonic()`` value, when one is given)."""
         for claim in self.dedup.unoutboxed():
             self._to_outbox(claim, now)
-        return self.deliverer.run(now)
+        return self.deliverer.run(now, deadline)
 
     def sweep(self, now: datetime) -> SweepReport:
         return sweep(self.tables, now, self.outbox_retention)
@@ -190,8 +193,9 @@ class Pipeline:
             cap=self.max_alerts_per_run,
             key=f"{OVERFLOW_RULE_ID}|{now.strftime('%Y-%m-%dT%H')}",
             window_end=now + timedelta(hours=1),
-            why="Suppressed matches were not marked as seen: later runs raise them "
-            "while they are inside the look-back. Raise the cap or narrow the input.",
+            why="Matches of stateless rules over the cap were not marked as seen: later runs "
+            "raise them while they are inside the look-back. Matches of correlation rules are "
+            "counted here only. Raise the cap or narrow the input.",
         )
         claim = self.dedup.open_summary(alert)
         if claim is not None:

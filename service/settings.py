@@ -37,6 +37,7 @@ __all__ = [
     "SettingsError",
     "load_detection_settings",
     "load_settings",
+    "load_storage_settings",
 ]
 
 GraphAuth = Literal["managedidentity", "cli", "none"]
@@ -152,6 +153,18 @@ def load_detection_settings(
     if read.problems:
         raise SettingsError(read.problems)
     return result
+
+
+def load_storage_settings(env: Mapping[str, str] | None = None) -> tuple[StorageSettings, str]:
+    """The state account and table prefix only: what the Event Grid handlers need."""
+    read = Reader(os.environ if env is None else env)
+    storage = _storage(read, "RISKWATCH_STORAGE") or _storage(read, "AzureWebJobsStorage")
+    prefix = _prefix(read)
+    if storage is None:
+        read.problems.append("RISKWATCH_STORAGE: missing (set it, or AzureWebJobsStorage)")
+    if read.problems or storage is None:
+        raise SettingsError(read.problems)
+    return storage, prefix
 
 
 def _disabled(read: Reader, rules: Sequence[Rule]) -> frozenset[str]:

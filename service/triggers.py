@@ -16,10 +16,12 @@ import azure.functions as func
 
 if TYPE_CHECKING:
     from service.jobs import MainJob
+    from service.state.tables import Tables
 
 log = logging.getLogger("riskwatch")
 blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 _job: MainJob | None = None
+_tables: Tables | None = None
 
 
 def job() -> MainJob:
@@ -31,6 +33,23 @@ def job() -> MainJob:
 
         _job = MainJob(load_settings())
     return _job
+
+
+def state() -> Tables | None:
+    """Storage only, for the Event Grid handlers: a bad sink or Graph setting must not
+    stop blobs being registered. None (logged) when storage itself is misconfigured."""
+    global _tables
+    if _tables is None:
+        from detections.errors import RiskwatchError
+        from service.jobs import state_tables
+        from service.settings import load_storage_settings
+
+        try:
+            _tables = state_tables(*load_storage_settings())
+        except RiskwatchError as exc:
+            log.error("cannot record Event Grid work: %s", exc)
+            return None
+    return _tables
 
 
 @blueprint.timer_trigger(
@@ -48,6 +67,7 @@ def export_blob_created(event: func.EventGridEvent) -> None:
     """BlobCreated on an insights-logs-* container: register the hour's append blob."""
     from service.events import Rejection, RescanRequest, parse_event_grid_event
     from service.export import BlobRegistration
+    from service.jobs import register_blob, request_rescan
 
     now = datetime.now(UTC)
     work = parse_event_grid_event(
@@ -55,11 +75,13 @@ def export_blob_created(event: func.EventGridEvent) -> None:
     )
     if isinstance(work, Rejection):
         log.warning("ignored event %s (%s): %s", work.event_id, work.event_type, work.reason)
+    elif (tables := state()) is None:
+        return
     elif isinstance(work, BlobRegistration):
-        new = job().register_blob(work)
+        new = register_blob(tables, work)
         log.info("export blob %s %s", work.source, "registered" if new else "already known")
     elif isinstance(work, RescanRequest):
-        job().request_rescan(work, now)
+        request_rescan(tables, work, now)
         log.info("rescan %s requested: %s to %s", work.event_id, work.start, work.end)
 
 
@@ -67,13 +89,14 @@ def export_blob_created(event: func.EventGridEvent) -> None:
 def rescan_requested(event: func.CloudEvent) -> None:
     """CloudEvents ``riskwatch.rescan.requested`` from a custom topic."""
     from service.events import Rejection, RescanRequest, parse_cloud_event
+    from service.jobs import request_rescan
 
     now = datetime.now(UTC)
     work = parse_cloud_event(event.id, event.type, _json(event.get_json), now)
     if isinstance(work, Rejection):
         log.warning("ignored event %s (%s): %s", work.event_id, work.event_type, work.reason)
-    elif isinstance(work, RescanRequest):
-        job().request_rescan(work, now)
+    elif isinstance(work, RescanRequest) and (tables := state()) is not None:
+        request_rescan(tables, work, now)
         log.info("rescan %s requested: %s to %s", work.event_id, work.start, work.end)
 
 

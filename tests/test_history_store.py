@@ -142,3 +142,22 @@ def test_directory_cache_refreshes_daily(storage_connection: str, table_prefix: 
     assert stale.privileged.roles_of("u-alice", None)  # the old map still applies
     refreshed = cache.get(now + timedelta(days=2), fetch)
     assert refreshed.refreshed_at == now + timedelta(days=2) and len(calls) == 2
+
+
+def test_a_full_tenant_window_with_hostile_keys_fits_one_entity() -> None:
+    """Table Storage entities are at most 1 MiB, counted in UTF-16: attackers choose the
+    UPNs of a spray, so the stored keys are capped and the windows bounded."""
+    from detections.state import MAX_TENANT_ENTRIES, Attempt, insert
+
+    history = History()
+    t0 = datetime(2026, 11, 2, tzinfo=UTC)
+    for n in range(3 * MAX_TENANT_ENTRIES):
+        attempt = Attempt(time=t0 + timedelta(seconds=n), event_id=f"{n:08d}-" + "e" * 300,
+                          user="x" * 400 + f"{n}@evil.example", ip=f"2001:db8::{n:x}",
+                          code=50053, asn=64500, country="ZZ")
+        for window in (history.tenant.failures, history.tenant.lockouts):
+            insert(window, attempt, retention=timedelta(hours=26), cap=MAX_TENANT_ENTRIES)
+    entity = pack(history.tenant.to_dict())
+    utf16_bytes = sum(2 * len(v) for v in entity.values() if isinstance(v, str))
+    assert len(history.tenant.failures) == MAX_TENANT_ENTRIES
+    assert utf16_bytes < 1_000_000

@@ -103,8 +103,11 @@ def test_feeds_to_webhook_once_and_cursor_reread_raises_nothing_again(
     assert second.run.duplicates_skipped > 0
     assert len(webhook.requests) == posted
     queries = [r.query["$filter"] for r in graph.requests_to(SIGN_INS)]
-    # The second query starts at the stored watermark minus the look-back.
-    assert queries[1].startswith("createdDateTime ge 2026-10-31T11:50:00")
+    # The second query starts at the stored watermark minus the look-back: two hours for
+    # sign-ins (they land within minutes), the full 48 h for risk detections (offline ones).
+    assert queries[1] == "createdDateTime ge 2026-11-02T09:50:00Z"
+    detections = [r.query["$filter"] for r in graph.requests_to(DETECTIONS)]
+    assert detections[1] == "detectedDateTime ge 2026-10-31T11:00:00Z"
     assert "riskDetections=2" in second.summary()
 
 
@@ -183,3 +186,27 @@ def test_the_timer_tails_registered_export_blobs_line_by_line(
     second = job.run(datetime(2026, 11, 2, 9, 35, tzinfo=UTC))
     assert second.sources.events.get("export") == 2  # lines 3 and 4, each exactly once
     assert second.run.alerts_raised == 0
+
+
+def test_a_warm_worker_builds_a_fresh_graph_client_every_run(
+    storage_connection, table_prefix, graph, webhook, peer_corpus
+):
+    """The run budget's deadline and the 403-disabled feeds belong to one run, not to the
+    worker process that keeps the job between timer runs."""
+    records = GraphRecords(peer_corpus)
+    graph.data[SIGN_INS] = [records.sign_in(1, NOW - timedelta(minutes=10))]
+    graph.forbidden.add(SIGN_INS)
+    settings = load_settings({
+        "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
+        "RISKWATCH_GRAPH_BASE_URL": graph.base_url, "RISKWATCH_GRAPH_AUTH": "none",
+        "RISKWATCH_FEEDS": "signIns", "RISKWATCH_RUN_BUDGET_SECONDS": "60",
+    })
+    job = MainJob(settings, sinks=[])
+    first = job.run(NOW)
+    assert "signIns" in first.sources.disabled
+    client = job._graph
+    graph.forbidden.clear()  # the administrator granted AuditLog.Read.All
+    second = job.run(NOW + timedelta(minutes=5))
+    assert job._graph is not client
+    assert second.sources.disabled == {}
+    assert second.sources.events == {"signIns": 1}

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0, risk_detection
+from detections.factories import T0, risk_detection, sign_in
+from detections.registry import rule_by_id
 from detections.rules import signin_risk_detection
 from service.pipeline import Pipeline
+from service.state.history_store import TableHistoryStore
 from tests.support_sinks import LoopbackSink, make_tables, receiver
 
 pytestmark = pytest.mark.azurite
@@ -81,3 +83,31 @@ def test_crash_before_delivery_mark_is_not_reposted_while_leased(storage_connect
         assert inside_lease.busy == 1  # the dead worker's lease still holds that alert
         assert inside_lease.delivered == 2
         assert max(rx.keys().values()) == 1
+
+
+def brute_force_burst(user: str) -> list:
+    return [
+        sign_in(id=f"{user}-{n}", user_principal_name=f"{user}@contoso.com", user_id=user,
+                time=T0 + timedelta(seconds=20 * n), success=False, error_code=50126)
+        for n in range(12)
+    ]
+
+
+@pytest.mark.parametrize("point", ["after_claim", "after_outbox"])
+def test_a_crash_loses_no_correlation_alert(point, storage_connection, table_prefix):
+    """History is saved only once the alerts are in the outbox: a crash before that
+    leaves the events unseen, so the rerun judges them again (and the ledger drops repeats)."""
+    tables = make_tables(storage_connection, table_prefix)
+    events = brute_force_burst("alice") + brute_force_burst("bob")
+    rule = rule_by_id("brute_force")
+    with receiver() as rx:
+        sinks = [LoopbackSink("webhook", rx.url)]
+        crashing = Pipeline(tables, sinks, rules=[rule], hook=CrashAt(point),
+                            history_store=TableHistoryStore(tables))
+        with pytest.raises(InjectedCrash):
+            crashing.process(events, T0)
+        rerun = Pipeline(tables, sinks, rules=[rule], history_store=TableHistoryStore(tables))
+        rerun.process(events, T0 + LEASE + timedelta(minutes=1))
+        assert rerun.process(events, T0 + LEASE + timedelta(minutes=9)).alerts_raised == 0
+    principals = sorted(b["principal"] for b in rx.bodies())
+    assert principals == ["alice@contoso.com", "bob@contoso.com"]

@@ -43,8 +43,10 @@ def app_settings(monkeypatch, storage_connection, table_prefix):
         monkeypatch.setenv("RISKWATCH_GRAPH_AUTH", "none")
         monkeypatch.setenv("RISKWATCH_FEEDS", "riskDetections")
         monkeypatch.setattr(triggers, "_job", None)
+        monkeypatch.setattr(triggers, "_tables", None)
         yield graph
         triggers._job = None
+        triggers._tables = None
 
 
 def table_rows(storage_connection: str, name: str) -> list[dict]:
@@ -131,3 +133,20 @@ def test_a_rescan_request_is_stored_and_done_by_the_next_timer_run(
     left = [r for r in table_rows(storage_connection, f"{table_prefix}cursors")
             if r["PartitionKey"] == "rescan"]
     assert left == []
+
+
+def test_a_broken_sink_setting_does_not_stop_blob_registration(
+    app_settings, monkeypatch, storage_connection, table_prefix
+):
+    """The Event Grid handler needs storage only; the timer reports the bad setting."""
+    monkeypatch.setenv("RISKWATCH_TEAMS_WEBHOOK_URL", "@Microsoft.KeyVault(SecretUri=https://kv/x)")
+    handler = user_function("export_blob_created")
+    handler(func.EventGridEvent(
+        id="evt-9", data={}, topic="t", subject=SUBJECT,
+        event_type="Microsoft.Storage.BlobCreated", event_time=None, data_version="",
+    ))
+    assert len(table_rows(storage_connection, f"{table_prefix}blobcursors")) == 1
+    from detections.errors import RiskwatchError
+
+    with pytest.raises(RiskwatchError, match="RISKWATCH_TEAMS_WEBHOOK_URL"):
+        user_function("poll")(TimerRequest(past_due=False))

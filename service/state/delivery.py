@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ class DeliveryReport:
     retried: int = 0
     dead_lettered: int = 0
     busy: int = 0  # leased by another worker or not yet due
+    deferred: int = 0  # left for the next run: the run's time budget was spent
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +64,17 @@ class Deliverer:
         self.policy = policy
         self.hook = hook
 
-    def run(self, now: datetime) -> DeliveryReport:
+    def run(self, now: datetime, deadline: float | None = None) -> DeliveryReport:
+        """Deliver what is due; stop cleanly at ``deadline`` (monotonic), the rest waits."""
         report = DeliveryReport()
         for row in self.outbox.pending():
             rule_id, alert_id = row["PartitionKey"], row["RowKey"]
             for sink in self.sinks:
-                if status_of(row, sink.name) == PENDING:
+                if status_of(row, sink.name) != PENDING:
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    report.deferred += 1  # the next run delivers it
+                else:
                     self._deliver(rule_id, alert_id, sink, now, report)
             self.outbox.close_if_finished(rule_id, alert_id, now)
         return report
