@@ -25,7 +25,10 @@ IMPORTS_ONLY = (
     "import service.cli, service.scan, detections.enrich, detections.normalize;"
     "from detections.registry import load_rules; load_rules();" + HWM
 )
-SCAN = "import sys; from service.cli import main; code = main(sys.argv[1:]);" + HWM + ";sys.exit(code)"
+SCAN = (
+    "import sys; from service.cli import main; code = main(sys.argv[1:]);"
+    + HWM + "; sys.exit(code)"
+)
 
 
 @dataclass(frozen=True)
