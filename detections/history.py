@@ -11,6 +11,8 @@ Storage in the app, memory in ``riskwatch scan``); nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from sys import intern
 from typing import Any
 
 from detections.failures import SMART_LOCKOUT, classify
@@ -21,6 +23,7 @@ from detections.state import (
     MAX_SUCCESSES,
     MAX_TENANT_ENTRIES,
     MAX_USER_FAILURES,
+    WINDOW_RETENTION,
     Attempt,
     SuccessSeen,
     UserState,
@@ -34,8 +37,9 @@ _OPEN_RISK_EXCLUDED = frozenset({"remediated", "dismissed", "confirmedSafe"})
 
 
 def user_key(event: SignIn) -> str:
-    """One user's key: the object id when known, else the lower-cased UPN."""
-    return (event.user_id or event.principal).lower()
+    """One user's key: the object id when known, else the lower-cased UPN. Interned: the
+    history keeps one copy per user, not one per remembered sign-in."""
+    return intern((event.user_id or event.principal).lower())
 
 
 def is_user_sign_in(event: SignIn) -> bool:
@@ -66,10 +70,15 @@ def has_open_risk(event: SignIn) -> bool:
 def device_of(event: SignIn) -> str | None:
     """A device fingerprint: its id, else OS and browser; None when unknown."""
     if event.device.device_id:
-        return event.device.device_id
+        return intern(event.device.device_id)
     if event.device.os or event.device.browser:
-        return f"{event.device.os or '?'}/{event.device.browser or '?'}"
+        return intern(f"{event.device.os or '?'}/{event.device.browser or '?'}")
     return None
+
+
+def _shared(text: str | None) -> str | None:
+    # Places and addresses repeat across a user's sign-ins: keep one copy of each.
+    return intern(text) if text else text
 
 
 def success_record(event: SignIn) -> SuccessSeen:
@@ -77,9 +86,9 @@ def success_record(event: SignIn) -> SuccessSeen:
     return SuccessSeen(
         time=event.time,
         event_id=event.id,
-        ip=event.ip_address,
-        country=loc.country,
-        city=loc.city,
+        ip=_shared(event.ip_address),
+        country=_shared(loc.country),
+        city=_shared(loc.city),
         latitude=loc.latitude,
         longitude=loc.longitude,
         device=device_of(event),
@@ -94,11 +103,19 @@ def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
         time=event.time,
         event_id=event.id,
         user=key if key is not None else user_key(event),
-        ip=event.ip_address,
+        ip=_shared(event.ip_address),
         code=event.error_code,
         asn=event.autonomous_system_number,
-        country=event.location.country,
+        country=_shared(event.location.country),
     )
+
+
+PRUNE_EVERY = 20_000  # observations between prunes of idle network windows
+
+
+def _last(window: WindowState) -> datetime:
+    times = [w[-1].time for w in (window.failures, window.successes, window.lockouts) if w]
+    return max(times) if times else datetime.min.replace(tzinfo=UTC)
 
 
 class History:
@@ -118,6 +135,8 @@ class History:
         self.dirty_users: set[str] = set()
         self.dirty_ips: set[str] = set()
         self.tenant_dirty = False
+        self.newest: datetime | None = None  # the newest sign-in observed
+        self._observed = 0
 
     def user(self, key: str) -> UserState | None:
         return self.users.get(key)
@@ -138,6 +157,20 @@ class History:
         """Record ``event`` after the rules have judged it."""
         if isinstance(event, SignIn) and is_user_sign_in(event):
             self._observe_sign_in(event)
+            if self.newest is None or event.time > self.newest:
+                self.newest = event.time
+            self._observed += 1
+            if self._observed % PRUNE_EVERY == 0:
+                self._prune_networks()
+
+    def _prune_networks(self) -> None:
+        """Forget addresses idle for longer than any window (a long scan meets millions)."""
+        if self.newest is None:
+            return
+        horizon = self.newest - WINDOW_RETENTION
+        for address in [a for a, w in self.ips.items() if _last(w) < horizon]:
+            del self.ips[address]
+            self.dirty_ips.discard(address)  # nothing in it can count any more
 
     def observe_all(self, events: Iterable[Event]) -> None:
         """Seed baselines from exported history (``riskwatch baseline``)."""
@@ -172,7 +205,7 @@ class History:
             changed |= insert(
                 user.failures,
                 record,
-                retention=EVENT_RETENTION,
+                retention=WINDOW_RETENTION,
                 cap=MAX_USER_FAILURES,
             )
         if changed:
@@ -183,17 +216,17 @@ class History:
         if event.ip_address and outcome in {"none", "interrupt", "credential"}:
             ip = self.ips.setdefault(event.ip_address, WindowState())
             window = ip.failures if outcome == "credential" else ip.successes
-            if insert(window, record, retention=EVENT_RETENTION, cap=MAX_IP_ENTRIES):
+            if insert(window, record, retention=WINDOW_RETENTION, cap=MAX_IP_ENTRIES):
                 self.dirty_ips.add(event.ip_address)
         if outcome == "credential":
             added = insert(
-                self.tenant.failures, record, retention=EVENT_RETENTION, cap=MAX_TENANT_ENTRIES
+                self.tenant.failures, record, retention=WINDOW_RETENTION, cap=MAX_TENANT_ENTRIES
             )
             if event.error_code == SMART_LOCKOUT:
                 added |= insert(
                     self.tenant.lockouts,
                     record,
-                    retention=EVENT_RETENTION,
+                    retention=WINDOW_RETENTION,
                     cap=MAX_TENANT_ENTRIES,
                 )
             self.tenant_dirty |= added

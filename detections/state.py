@@ -15,6 +15,9 @@ from typing import Any, Protocol, TypeVar
 # Retention of each window and the most entries it keeps. Rule windows longer than
 # these are undercounted; the defaults of every rule sit well inside them.
 EVENT_RETENTION = timedelta(hours=26)  # impossible travel needs ~25 h (20,000 km at 800 km/h)
+# Failure, session and network windows: every rule window is an hour or less (a setting could
+# make it longer; past this it is undercounted). Short, so a day of sign-ins fits in memory.
+WINDOW_RETENTION = timedelta(hours=6)
 COUNTRY_RETENTION = timedelta(days=180)
 MAX_SUCCESSES = 40
 MAX_USER_FAILURES = 100
@@ -204,9 +207,9 @@ class UserState:
 
     def see_session(self, session_id: str, network: Attempt) -> None:
         window = self.sessions.setdefault(session_id, [])
-        insert(window, network, retention=EVENT_RETENTION, cap=MAX_SESSION_NETWORKS)
+        insert(window, network, retention=WINDOW_RETENTION, cap=MAX_SESSION_NETWORKS)
         newest = max(w[-1].time for w in self.sessions.values() if w)
-        for sid in [s for s, w in self.sessions.items() if w[-1].time < newest - EVENT_RETENTION]:
+        for sid in [s for s, w in self.sessions.items() if w[-1].time < newest - WINDOW_RETENTION]:
             del self.sessions[sid]
         while len(self.sessions) > MAX_SESSIONS:
             del self.sessions[min(self.sessions, key=lambda s: self.sessions[s][-1].time)]

@@ -28,6 +28,7 @@ from service.sinks.base import Sink
 from service.sinks.factory import build_sinks
 from service.sources import (
     Process,
+    RunBatch,
     SourceReport,
     export_handler,
     normalized,
@@ -152,8 +153,10 @@ class MainJob:
 
     def _poll(self, now: datetime, process: Process, report: JobReport) -> None:
         settings = self.settings
-        poll_feeds(self.graph(), settings.feeds, self.cursors, now, settings.lookback, process,
+        batch = RunBatch(process)
+        poll_feeds(self.graph(), settings.feeds, self.cursors, now, settings.lookback, batch,
                    report.sources)
+        batch.flush()
         for cursor in list(self.cursors.list(RESCAN_GROUP)):
             if self._rescan(cursor.name, json.loads(cursor.value), process, report):
                 self.cursors.delete(cursor)  # done; an unfinished one is tried next run

@@ -23,7 +23,7 @@ from detections.model import Event, EventKind
 from detections.normalize import Format, Skip, decode
 from detections.rule import ParamValue, Rule
 
-CHUNK_EVENTS = 20_000
+CHUNK_EVENTS = 10_000
 INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log", ".csv", ".txt")
 
 

@@ -29,7 +29,8 @@ Process = Callable[[list[Event]], None]
 # re-reading covers them, where 48 h of a large tenant's sign-ins would not fit in a run.
 # The full look-back is for risk detections, which surface up to 48 h late.
 SIGN_IN_LOOKBACK = timedelta(hours=2)
-FILE_BATCH = 50_000  # events per batch: a small input is one time-ordered timeline
+FILE_BATCH = 50_000  # events per batch from files: a small input is one time-ordered timeline
+RUN_BATCH_LIMIT = 100_000  # events judged together; more are split (memory stays bounded)
 
 
 @dataclass(slots=True)
@@ -64,16 +65,45 @@ def normalized(
     return events
 
 
+class RunBatch:
+    """A run's events, judged together: the history is then loaded and saved once per run,
+    not once per Graph page (a page of 1,000 sign-ins touches nearly every history bucket).
+    What may only happen once the events' alerts are in the outbox (a cursor move) waits
+    for the flush."""
+
+    def __init__(self, process: Process, limit: int = RUN_BATCH_LIMIT) -> None:
+        self.process = process
+        self.limit = limit
+        self.events: list[Event] = []
+        self.after: list[Callable[[], None]] = []
+
+    def add(self, events: list[Event], then: Callable[[], None] | None = None) -> None:
+        self.events += events
+        if then is not None:
+            self.after.append(then)
+        if len(self.events) >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        events, after = self.events, self.after
+        self.events, self.after = [], []
+        if events:
+            self.process(events)
+        for step in after:
+            step()
+
+
 def poll_feeds(
     client: GraphClient,
     feeds: Iterable[str],
     cursors: CursorStore,
     now: datetime,
     lookback: timedelta,
-    process: Process,
+    batch: RunBatch,
     report: SourceReport,
 ) -> None:
-    """Read every enabled event feed from watermark - look-back; advance after each batch."""
+    """Read every enabled event feed from watermark - look-back; a cursor moves only after
+    the batch holding its pages was processed."""
     for feed in feeds:
         kind = FEEDS[feed].kind
         if kind is None:  # directoryRoles: enrichment, read by the directory cache
@@ -85,12 +115,12 @@ def poll_feeds(
         for page in read:
             events = normalized(page.records, f"graph:{feed}", kind, report)
             report.count(feed, len(events))
-            process(events)
             advanced = cursor.advanced_to(page.watermark_after)
-            if advanced is not cursor:
-                watermark = advanced.watermark.isoformat() if advanced.watermark else ""
-                stored = cursors.save("feed", feed, watermark, now, stored)
+            move = None
+            if advanced is not cursor and advanced.watermark is not None:
+                move = _cursor_move(cursors, feed, advanced.watermark.isoformat(), now, stored)
                 cursor = advanced
+            batch.add(events, then=move)
         outcome = read.outcome
         if outcome.status == "forbidden":
             report.disabled[feed] = outcome.message
@@ -98,6 +128,15 @@ def poll_feeds(
             report.incomplete.append(feed)
         elif outcome.status in ("failed", "loop"):
             report.problems.append(f"{feed}: {outcome.message}")
+
+
+def _cursor_move(
+    cursors: CursorStore, feed: str, watermark: str, now: datetime, expected: Cursor | None
+) -> Callable[[], None]:
+    def move() -> None:
+        cursors.save("feed", feed, watermark, now, expected)
+
+    return move
 
 
 def _watermark(stored: Cursor | None) -> datetime | None:
