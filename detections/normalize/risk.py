@@ -7,7 +7,7 @@ from typing import Any
 
 from detections.model import RiskDetection, RiskyUser
 from detections.normalize import fields as f
-from detections.normalize.signin import NO_OUTER, Outer, event_id
+from detections.normalize.signin import NO_OUTER, Outer, event_id, own_or_outer_time
 
 
 def build_risk_detection(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> RiskDetection:
@@ -64,13 +64,10 @@ def build_risk_detection(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> RiskD
 def build_risky_user(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> RiskyUser:
     g = p.get
     pre = outer.prefix
-    raw_time = g("riskLastUpdatedDateTime")
-    if raw_time:
-        when = f.time(raw_time, pre + "riskLastUpdatedDateTime")
-    elif outer.time:
-        when = f.time(outer.time, outer.time_field)
-    else:
-        raise f.FieldError(pre + "riskLastUpdatedDateTime", "missing riskLastUpdatedDateTime")
+    when = own_or_outer_time(
+        g("riskLastUpdatedDateTime"), "riskLastUpdatedDateTime", outer,
+        "missing riskLastUpdatedDateTime",
+    )
     user_id = g("id") or g("userId")
     if not user_id:
         raise f.FieldError(pre + "id", "missing the risky user's id")

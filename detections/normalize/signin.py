@@ -46,6 +46,15 @@ class Outer:
 
 
 NO_OUTER = Outer()
+
+
+def own_or_outer_time(raw: object, field: str, outer: Outer, missing: str) -> datetime:
+    """The object's own time field, else the wrapper's time, else a Skip naming the field."""
+    if raw:
+        return f.time(raw, outer.prefix + field)
+    if outer.time:
+        return f.time(outer.time, outer.time_field)
+    raise f.FieldError(outer.prefix + field, missing)
 _sign_in = fast_constructor(SignIn)
 _new_device = fast_constructor(Device)
 
@@ -65,13 +74,7 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
     # The per-record hot path: plain gets, JSON strings taken as they are ("" -> None).
     g = p.get
     pre = outer.prefix
-    raw_time = g("createdDateTime")
-    if raw_time:
-        when = f.time(raw_time, pre + "createdDateTime")
-    elif outer.time:
-        when = f.time(outer.time, outer.time_field)
-    else:
-        raise f.FieldError(pre + "createdDateTime", "missing sign-in time")
+    when = own_or_outer_time(g("createdDateTime"), "createdDateTime", outer, "missing sign-in time")
 
     status = g("status")
     if type(status) is not dict:

@@ -5,6 +5,7 @@ Error messages name the setting, never its value: the URLs are secrets.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -13,6 +14,7 @@ from detections.model import Severity
 from service.netutil import is_loopback_host
 from service.sinks.base import Sink
 from service.sinks.http import Poster, RetryPolicy
+from service.sinks.posting import PostingSink
 from service.sinks.render import DEFAULT_PORTAL_URL
 from service.sinks.slack import SlackSink
 from service.sinks.teams import TeamsSink
@@ -63,32 +65,24 @@ def build_sinks(
 ) -> list[Sink]:
     """Every sink whose URL is set, in the order webhook, Teams, Slack."""
     sinks: list[Sink] = []
-    if webhook_url:
+    wanted: list[tuple[type[PostingSink], str | None, Severity | str, str]] = [
+        (WebhookSink, webhook_url, webhook_min_severity, "RISKWATCH_WEBHOOK"),
+        (TeamsSink, teams_url, teams_min_severity, "RISKWATCH_TEAMS"),
+        (SlackSink, slack_url, slack_min_severity, "RISKWATCH_SLACK"),
+    ]
+    for kind, url, severity, setting in wanted:
+        if not url:
+            continue
+        url_setting = f"{setting}_URL" if kind is WebhookSink else f"{setting}_WEBHOOK_URL"
+        name = setting.removeprefix("RISKWATCH_").lower()
+        options: dict[str, Any] = {"secret": webhook_secret} if kind is WebhookSink else {}
         sinks.append(
-            WebhookSink(
-                check_webhook_url(webhook_url, "RISKWATCH_WEBHOOK_URL"),
-                secret=webhook_secret,
-                min_severity=_severity(webhook_min_severity, "RISKWATCH_WEBHOOK_MIN_SEVERITY"),
-                poster=Poster("webhook", policy, session=session),
+            kind(
+                check_webhook_url(url, url_setting),
+                min_severity=_severity(severity, f"{setting}_MIN_SEVERITY"),
+                poster=Poster(name, policy, session=session),
                 portal_url=portal_url,
-            )
-        )
-    if teams_url:
-        sinks.append(
-            TeamsSink(
-                check_webhook_url(teams_url, "RISKWATCH_TEAMS_WEBHOOK_URL"),
-                min_severity=_severity(teams_min_severity, "RISKWATCH_TEAMS_MIN_SEVERITY"),
-                poster=Poster("teams", policy, session=session),
-                portal_url=portal_url,
-            )
-        )
-    if slack_url:
-        sinks.append(
-            SlackSink(
-                check_webhook_url(slack_url, "RISKWATCH_SLACK_WEBHOOK_URL"),
-                min_severity=_severity(slack_min_severity, "RISKWATCH_SLACK_MIN_SEVERITY"),
-                poster=Poster("slack", policy, session=session),
-                portal_url=portal_url,
+                **options,
             )
         )
     return sinks
