@@ -65,21 +65,24 @@ def build_sinks(
 ) -> list[Sink]:
     """Every sink whose URL is set, in the order webhook, Teams, Slack."""
     sinks: list[Sink] = []
-    wanted: list[tuple[type[PostingSink], str | None, Severity | str, str]] = [
-        (WebhookSink, webhook_url, webhook_min_severity, "RISKWATCH_WEBHOOK"),
-        (TeamsSink, teams_url, teams_min_severity, "RISKWATCH_TEAMS"),
-        (SlackSink, slack_url, slack_min_severity, "RISKWATCH_SLACK"),
-    ]
-    for kind, url, severity, setting in wanted:
+    # (sink, name, URL, its setting, minimum severity, its setting): names spelled out, so
+    # the infra tests find every setting the code reads.
+    wanted: list[tuple[type[PostingSink], str, str | None, str, Severity | str, str]] = [
+        (WebhookSink, "webhook", webhook_url, "RISKWATCH_WEBHOOK_URL",
+         webhook_min_severity, "RISKWATCH_WEBHOOK_MIN_SEVERITY"),
+        (TeamsSink, "teams", teams_url, "RISKWATCH_TEAMS_WEBHOOK_URL",
+         teams_min_severity, "RISKWATCH_TEAMS_MIN_SEVERITY"),
+        (SlackSink, "slack", slack_url, "RISKWATCH_SLACK_WEBHOOK_URL",
+         slack_min_severity, "RISKWATCH_SLACK_MIN_SEVERITY"),
+    ]  # fmt: skip
+    for kind, name, url, url_setting, severity, severity_setting in wanted:
         if not url:
             continue
-        url_setting = f"{setting}_URL" if kind is WebhookSink else f"{setting}_WEBHOOK_URL"
-        name = setting.removeprefix("RISKWATCH_").lower()
         options: dict[str, Any] = {"secret": webhook_secret} if kind is WebhookSink else {}
         sinks.append(
             kind(
                 check_webhook_url(url, url_setting),
-                min_severity=_severity(severity, f"{setting}_MIN_SEVERITY"),
+                min_severity=_severity(severity, severity_setting),
                 poster=Poster(name, policy, session=session),
                 portal_url=portal_url,
                 **options,
