@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.graph_server import GraphServer, SimulatedClock
 from tools import azurite as azurite_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,15 @@ def storage_connection() -> Iterator[str]:
 def table_prefix() -> str:
     """A unique table-name prefix so tests never see each other's rows."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def clock() -> SimulatedClock:
+    """A clock whose sleeps pass instantly, shared by the Graph server and client."""
+    return SimulatedClock()
+
+
+@pytest.fixture
+def graph_server(clock: SimulatedClock) -> Iterator[GraphServer]:
+    with GraphServer(clock.time) as server:
+        yield server

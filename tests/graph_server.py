@@ -251,3 +251,20 @@ def role_assignment(n: int, role: str = "Global Administrator") -> dict[str, Any
                       "userPrincipalName": f"user{n}@contoso.com"},
         "roleDefinition": {"id": "62e90394-69f5-4237-9190-012177145e10", "displayName": role},
     }
+
+
+def simulated_client(server: GraphServer, clock: SimulatedClock, **kw: Any) -> Any:
+    """The real GraphClient on the server's simulated clock, with seeded jitter."""
+    import random
+
+    from service.graph import GraphClient, make_token_provider
+    from service.graph.throttle import Backoff
+
+    return GraphClient(
+        server.base_url,
+        make_token_provider("none", server.base_url),
+        clock=clock.time,
+        sleep=clock.sleep,
+        backoff=Backoff(rng=random.Random(7)),  # noqa: S311 - seeded jitter, not crypto
+        **kw,
+    )

@@ -1,9 +1,8 @@
-"""The real requests-based Graph client against the loopback Graph server."""
+"""The real requests-based Graph client against the loopback Graph graph_server."""
 
 from __future__ import annotations
 
 import itertools
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,15 +13,13 @@ from service.graph import (
     make_token_provider,
     next_query_start,
 )
-from service.graph.throttle import Backoff
 from tests.graph_server import (
     GraphRecords,
-    GraphServer,
     Scripted,
-    SimulatedClock,
     graph_time,
     risky_user,
     role_assignment,
+    simulated_client,
 )
 
 DETECTIONS = "/v1.0/identityProtection/riskDetections"
@@ -34,48 +31,29 @@ T0 = datetime(2024, 6, 20, 5, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock()
-
-
-@pytest.fixture
-def server(clock):
-    with GraphServer(clock.time) as graph:
-        yield graph
-
-
-@pytest.fixture
 def records(peer_corpus) -> GraphRecords:
     return GraphRecords(peer_corpus)
 
 
-def make_client(server, clock, **kw) -> GraphClient:
-    return GraphClient(
-        server.base_url,
-        make_token_provider("none", server.base_url),
-        clock=clock.time,
-        sleep=clock.sleep,
-        backoff=Backoff(rng=random.Random(7)),  # noqa: S311 - seeded jitter, not crypto
-        **kw,
-    )
+make_client = simulated_client
 
 
-def add_detections(server, records, count, start=T0, step=timedelta(minutes=1)) -> list[dict]:
+def add_detections(graph_server, records, count, start=T0, step=timedelta(minutes=1)) -> list[dict]:
     made = [records.risk_detection(i, start + i * step) for i in range(count)]
-    server.data[DETECTIONS].extend(made)
+    graph_server.data[DETECTIONS].extend(made)
     return made
 
 
-def test_pages_follow_whole_nextlink_with_time_filter_top_and_prefer(server, clock, records):
-    made = add_detections(server, records, 1200)
+def test_pages_follow_whole_nextlink_with_time_filter_top_and_prefer(graph_server, clock, records):
+    made = add_detections(graph_server, records, 1200)
     start = T0 + timedelta(minutes=100)  # detections 100..1199 qualify: 1100, three pages
-    run = make_client(server, clock).read("riskDetections", start=start)
+    run = make_client(graph_server, clock).read("riskDetections", start=start)
     pages = list(run)
 
     ids = [r["id"] for page in pages for r in page.records]
     assert ids == [r["id"] for r in made[100:]]
     assert [len(p.records) for p in pages] == [500, 500, 100]
-    sent = server.requests_to(DETECTIONS)
+    sent = graph_server.requests_to(DETECTIONS)
     assert sent[0].query == {"$filter": "detectedDateTime ge 2024-06-20T06:40:00Z", "$top": "500"}
     assert "%20ge%20" in sent[0].raw_query  # spaces as %20, never "+"
     # The nextLink is used whole: later requests carry the original filter and a skiptoken.
@@ -87,10 +65,10 @@ def test_pages_follow_whole_nextlink_with_time_filter_top_and_prefer(server, clo
     assert (run.outcome.status, run.outcome.pages, run.outcome.records) == ("complete", 3, 1100)
 
 
-def test_cursor_moves_only_after_the_last_page(server, clock, records):
-    made = add_detections(server, records, 700)
+def test_cursor_moves_only_after_the_last_page(graph_server, clock, records):
+    made = add_detections(graph_server, records, 700)
     cursor = FeedCursor("riskDetections", T0 - timedelta(days=1))
-    pages = list(make_client(server, clock).read("riskDetections", cursor, start=T0))
+    pages = list(make_client(graph_server, clock).read("riskDetections", cursor, start=T0))
     assert [p.watermark_after for p in pages] == [
         cursor.watermark,
         graph_time(made[-1]["detectedDateTime"]),
@@ -98,17 +76,17 @@ def test_cursor_moves_only_after_the_last_page(server, clock, records):
     assert [p.last for p in pages] == [False, True]
 
 
-def test_second_run_rereads_lookback_and_sees_late_detections(server, clock, records):
-    add_detections(server, records, 10)
+def test_second_run_rereads_lookback_and_sees_late_detections(graph_server, clock, records):
+    add_detections(graph_server, records, 10)
     now = T0 + timedelta(hours=1)
     cursor = FeedCursor("riskDetections")
-    client = make_client(server, clock)
+    client = make_client(graph_server, clock)
     for page in client.read("riskDetections", cursor, next_query_start(cursor, now)):
         cursor = cursor.advanced_to(page.watermark_after)
     assert cursor.watermark == T0 + timedelta(minutes=9)
     # An offline detection surfaces late, timed before the watermark: the look-back finds it.
     late = records.risk_detection(99, T0 - timedelta(hours=30))
-    server.data[DETECTIONS].append(late)
+    graph_server.data[DETECTIONS].append(late)
     later = now + timedelta(hours=1)
     seen = [r["id"] for p in client.read("riskDetections", cursor, next_query_start(cursor, later))
             for r in p.records]
@@ -116,36 +94,37 @@ def test_second_run_rereads_lookback_and_sees_late_detections(server, clock, rec
 
 
 def test_identity_protection_requests_are_paced_one_per_second_across_feeds(
-    server, clock, records
+    graph_server, clock, records
 ):
-    add_detections(server, records, 1600)  # 4 pages
-    server.data[RISKY_USERS].extend(risky_user(i, T0 + timedelta(seconds=i)) for i in range(1100))
-    client = make_client(server, clock)
+    add_detections(graph_server, records, 1600)  # 4 pages
+    users = graph_server.data[RISKY_USERS]
+    users.extend(risky_user(i, T0 + timedelta(seconds=i)) for i in range(1100))
+    client = make_client(graph_server, clock)
     for feed in ("riskDetections", "riskyUsers"):
         assert sum(len(p.records) for p in client.read(feed, start=T0)) in (1600, 1100)
-    times = sorted(r.time for r in server.requests if r.path.startswith("/v1.0/identityP"))
+    times = sorted(r.time for r in graph_server.requests if r.path.startswith("/v1.0/identityP"))
     assert len(times) == 7
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1.0  # the tenant-wide 1 request/s, shared by both feeds
     assert max(gaps) < 1.5  # paced, not needlessly slow
 
 
-def test_sign_in_reports_are_paced_five_per_ten_seconds(server, clock, records):
+def test_sign_in_reports_are_paced_five_per_ten_seconds(graph_server, clock, records):
     # Every sign-in kind shares the reports limit; 2 pages each = 8 requests.
     for kind, path in [("interactiveUser", SIGN_INS)] + [
         (k, BETA_SIGN_INS) for k in ("nonInteractiveUser", "servicePrincipal", "managedIdentity")
     ]:
-        server.data[path].extend(
+        graph_server.data[path].extend(
             {"id": f"{kind}-{i}", "createdDateTime": f"2024-06-20T05:{i % 60:02d}:00Z",
              "signInEventTypes": [kind]}
             for i in range(1001)
         )
-    client = make_client(server, clock)
+    client = make_client(graph_server, clock)
     for feed in ("signIns", "nonInteractiveSignIns", "servicePrincipalSignIns",
                  "managedIdentitySignIns"):
         run = client.read(feed, start=T0)
         assert sum(len(p.records) for p in run) == 1001
-    sent = [r for r in server.requests if r.path.endswith("/auditLogs/signIns")]
+    sent = [r for r in graph_server.requests if r.path.endswith("/auditLogs/signIns")]
     assert len(sent) == 8
     times = [r.time for r in sent]
     assert all(times[i + 5] - times[i] >= 10.0 for i in range(len(times) - 5))
@@ -157,12 +136,12 @@ def test_sign_in_reports_are_paced_five_per_ten_seconds(server, clock, records):
     }
 
 
-def test_429_without_retry_after_backs_off_exponentially(server, clock, records):
-    add_detections(server, records, 3)
-    server.script(DETECTIONS, Scripted(429), Scripted(429), Scripted(429))
-    run = make_client(server, clock).read("riskDetections", start=T0)
+def test_429_without_retry_after_backs_off_exponentially(graph_server, clock, records):
+    add_detections(graph_server, records, 3)
+    graph_server.script(DETECTIONS, Scripted(429), Scripted(429), Scripted(429))
+    run = make_client(graph_server, clock).read("riskDetections", start=T0)
     assert sum(len(p.records) for p in run) == 3
-    times = [r.time for r in server.requests_to(DETECTIONS)]
+    times = [r.time for r in graph_server.requests_to(DETECTIONS)]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     # base 2 s doubling, jitter in [0.5, 1]: [1, 2], [2, 4], [4, 8]
     assert [lo <= g <= hi for g, (lo, hi) in zip(gaps, [(1, 2), (2, 4), (4, 8)], strict=True)] == [
@@ -171,55 +150,55 @@ def test_429_without_retry_after_backs_off_exponentially(server, clock, records)
     assert (run.outcome.status, run.outcome.retries, run.outcome.requests) == ("complete", 3, 4)
 
 
-def test_503_with_retry_after_is_honoured(server, clock, records):
-    server.data[SIGN_INS].append(records.sign_in(1, T0))
-    server.script(SIGN_INS, Scripted(503, {"Retry-After": "7"}))
-    run = make_client(server, clock).read("signIns", start=T0)
+def test_503_with_retry_after_is_honoured(graph_server, clock, records):
+    graph_server.data[SIGN_INS].append(records.sign_in(1, T0))
+    graph_server.script(SIGN_INS, Scripted(503, {"Retry-After": "7"}))
+    run = make_client(graph_server, clock).read("signIns", start=T0)
     assert [r["id"] for p in run for r in p.records] == ["si-interactiveUser-00001"]
-    times = [r.time for r in server.requests_to(SIGN_INS)]
-    assert [r.status for r in server.requests_to(SIGN_INS)] == [503, 200]
+    times = [r.time for r in graph_server.requests_to(SIGN_INS)]
+    assert [r.status for r in graph_server.requests_to(SIGN_INS)] == [503, 200]
     assert times[1] - times[0] >= 7.0
     assert 7.0 in clock.sleeps
 
 
-def test_truncated_page_is_retried_then_reported(server, clock, records):
-    made = add_detections(server, records, 600)
-    server.script(DETECTIONS, Scripted(truncated=True))
-    client = make_client(server, clock)
+def test_truncated_page_is_retried_then_reported(graph_server, clock, records):
+    made = add_detections(graph_server, records, 600)
+    graph_server.script(DETECTIONS, Scripted(truncated=True))
+    client = make_client(graph_server, clock)
     run = client.read("riskDetections", start=T0)
     assert [r["id"] for p in run for r in p.records] == [r["id"] for r in made]
     assert run.outcome.retries == 1
 
-    server.script(DETECTIONS, *[Scripted(truncated=True)] * 6)
+    graph_server.script(DETECTIONS, *[Scripted(truncated=True)] * 6)
     broken = client.read("riskDetections", start=T0)
     assert list(broken) == []
     assert broken.outcome.status == "failed"
     assert "invalid JSON" in broken.outcome.message and "6 attempts" in broken.outcome.message
 
 
-def test_nextlink_loop_stops_without_moving_the_cursor(server, clock, records):
-    add_detections(server, records, 1600)
-    server.loops.add(DETECTIONS)
+def test_nextlink_loop_stops_without_moving_the_cursor(graph_server, clock, records):
+    add_detections(graph_server, records, 1600)
+    graph_server.loops.add(DETECTIONS)
     cursor = FeedCursor("riskDetections", T0)
-    run = make_client(server, clock).read("riskDetections", cursor, start=T0)
+    run = make_client(graph_server, clock).read("riskDetections", cursor, start=T0)
     pages = list(run)
-    assert len(pages) == 2 and len(server.requests_to(DETECTIONS)) == 2
+    assert len(pages) == 2 and len(graph_server.requests_to(DETECTIONS)) == 2
     assert run.outcome.status == "loop" and "repeated nextLink" in run.outcome.message
     assert all(p.watermark_after == T0 for p in pages)
 
 
-def test_nextlink_to_another_host_is_never_followed(server, clock, records):
-    add_detections(server, records, 600)
-    server.next_base = "http://127.0.0.2:9"
-    run = make_client(server, clock).read("riskDetections", start=T0)
+def test_nextlink_to_another_host_is_never_followed(graph_server, clock, records):
+    add_detections(graph_server, records, 600)
+    graph_server.next_base = "http://127.0.0.2:9"
+    run = make_client(graph_server, clock).read("riskDetections", start=T0)
     assert len(list(run)) == 1
     assert run.outcome.status == "failed" and "127.0.0.2" in run.outcome.message
 
 
-def test_403_names_the_permission_and_disables_only_that_feed(server, clock, records, caplog):
-    add_detections(server, records, 2)
-    server.forbidden.add(RISKY_USERS)
-    client = make_client(server, clock)
+def test_403_names_the_permission_and_disables_only_that_feed(graph_server, clock, records, caplog):
+    add_detections(graph_server, records, 2)
+    graph_server.forbidden.add(RISKY_USERS)
+    client = make_client(graph_server, clock)
     denied = client.read("riskyUsers", start=T0)
     assert list(denied) == []
     assert denied.outcome.status == "forbidden"
@@ -227,14 +206,14 @@ def test_403_names_the_permission_and_disables_only_that_feed(server, clock, rec
     assert "IdentityRiskyUser.Read.All" in caplog.text
     again = client.read("riskyUsers", start=T0)
     assert list(again) == [] and again.outcome.status == "forbidden"
-    assert len(server.requests_to(RISKY_USERS)) == 1  # disabled for the rest of the run
+    assert len(graph_server.requests_to(RISKY_USERS)) == 1  # disabled for the rest of the run
     assert sum(len(p.records) for p in client.read("riskDetections", start=T0)) == 2
 
 
-def test_deadline_stops_cleanly_and_reports_where_to_resume(server, clock, records):
-    add_detections(server, records, 2000)
+def test_deadline_stops_cleanly_and_reports_where_to_resume(graph_server, clock, records):
+    add_detections(graph_server, records, 2000)
     client = GraphClient.with_budget(
-        server.base_url, make_token_provider("none", server.base_url), 3.0,
+        graph_server.base_url, make_token_provider("none", graph_server.base_url), 3.0,
         clock=clock.time, sleep=clock.sleep,
     )
     assert client.transport.deadline == clock.time() + 3.0
@@ -247,36 +226,38 @@ def test_deadline_stops_cleanly_and_reports_where_to_resume(server, clock, recor
     assert clock.time() <= client.transport.deadline
 
 
-def test_retry_after_beyond_the_budget_stops_instead_of_sleeping(server, clock, records):
-    server.data[SIGN_INS].append(records.sign_in(1, T0))
-    server.script(SIGN_INS, Scripted(429, {"Retry-After": "120"}))
-    run = make_client(server, clock, deadline=clock.time() + 60).read("signIns", start=T0)
+def test_retry_after_beyond_the_budget_stops_instead_of_sleeping(graph_server, clock, records):
+    graph_server.data[SIGN_INS].append(records.sign_in(1, T0))
+    graph_server.script(SIGN_INS, Scripted(429, {"Retry-After": "120"}))
+    run = make_client(graph_server, clock, deadline=clock.time() + 60).read("signIns", start=T0)
     assert list(run) == []
     assert run.outcome.status == "deadline" and run.outcome.resume_url is not None
     assert 120.0 not in clock.sleeps
 
 
-def test_token_is_sent_as_bearer(server, clock, records):
-    add_detections(server, records, 1)
-    client = GraphClient(server.base_url, lambda: "tok-123", clock=clock.time, sleep=clock.sleep)
+def test_token_is_sent_as_bearer(graph_server, clock, records):
+    add_detections(graph_server, records, 1)
+    client = GraphClient(
+        graph_server.base_url, lambda: "tok-123", clock=clock.time, sleep=clock.sleep
+    )
     list(client.read("riskDetections", start=T0))
-    assert server.requests_to(DETECTIONS)[0].headers["Authorization"] == "Bearer tok-123"
+    assert graph_server.requests_to(DETECTIONS)[0].headers["Authorization"] == "Bearer tok-123"
 
 
-def test_directory_roles_snapshot_expands_principal_and_role(server, clock):
-    server.data[ROLES].extend(role_assignment(i) for i in range(3))
-    run = make_client(server, clock).read("directoryRoles", start=T0)
+def test_directory_roles_snapshot_expands_principal_and_role(graph_server, clock):
+    graph_server.data[ROLES].extend(role_assignment(i) for i in range(3))
+    run = make_client(graph_server, clock).read("directoryRoles", start=T0)
     pages = list(run)
     assert [r["roleDefinition"]["displayName"] for r in pages[0].records] == [
         "Global Administrator"
     ] * 3
-    assert server.requests_to(ROLES)[0].query == {"$expand": "principal,roleDefinition"}
+    assert graph_server.requests_to(ROLES)[0].query == {"$expand": "principal,roleDefinition"}
     assert pages[0].latest is None
 
 
-def test_non_interactive_feed_reads_only_its_kind_from_beta(server, clock, records):
-    server.data[BETA_SIGN_INS].extend(
+def test_non_interactive_feed_reads_only_its_kind_from_beta(graph_server, clock, records):
+    graph_server.data[BETA_SIGN_INS].extend(
         [records.sign_in(1, T0, "nonInteractiveUser"), records.sign_in(2, T0, "servicePrincipal")]
     )
-    run = make_client(server, clock).read("nonInteractiveSignIns", start=T0)
+    run = make_client(graph_server, clock).read("nonInteractiveSignIns", start=T0)
     assert [r["id"] for p in run for r in p.records] == ["si-nonInteractiveUser-00001"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,11 +12,9 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
 from service.export import registration_for
-from service.graph import GraphClient, make_token_provider
-from service.graph.throttle import Backoff
 from service.jobs import MainJob
 from service.settings import load_settings
-from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, risky_user
+from tests.graph_server import GraphRecords, risky_user, simulated_client
 from tests.receivers import Receiver, Reply
 
 pytestmark = pytest.mark.azurite
@@ -29,59 +26,42 @@ NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> SimulatedClock:
-    return SimulatedClock()
-
-
-@pytest.fixture
-def graph(clock):
-    with GraphServer(clock.time) as server:
-        yield server
-
-
-@pytest.fixture
 def webhook():
     with Receiver(Reply(200, b"")) as receiver:
         yield receiver
 
 
-def make_job(storage_connection, table_prefix, graph, clock, webhook, feeds: str) -> MainJob:
+def make_job(storage_connection, table_prefix, graph_server, clock, webhook, feeds: str) -> MainJob:
     settings = load_settings(
         {
             "RISKWATCH_STORAGE": storage_connection,
             "RISKWATCH_TABLE_PREFIX": table_prefix,
-            "RISKWATCH_GRAPH_BASE_URL": graph.base_url,
+            "RISKWATCH_GRAPH_BASE_URL": graph_server.base_url,
             "RISKWATCH_GRAPH_AUTH": "none",
             "RISKWATCH_FEEDS": feeds,
             "RISKWATCH_WEBHOOK_URL": webhook.url,
             "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
         }
     )
-    client = GraphClient(
-        graph.base_url,
-        make_token_provider("none", graph.base_url),
-        clock=clock.time,
-        sleep=clock.sleep,
-        backoff=Backoff(rng=random.Random(3)),  # noqa: S311 - seeded jitter
-    )
+    client = simulated_client(graph_server, clock)
     return MainJob(settings, graph=client)
 
 
 def test_feeds_to_webhook_once_and_cursor_reread_raises_nothing_again(
-    storage_connection, table_prefix, graph, clock, webhook, peer_corpus
+    storage_connection, table_prefix, graph_server, clock, webhook, peer_corpus
 ):
     records = GraphRecords(peer_corpus)
-    graph.data[DETECTIONS] = [
+    graph_server.data[DETECTIONS] = [
         records.risk_detection(1, NOW - timedelta(hours=1), riskEventType="anomalousToken",
                                userPrincipalName="victim@contoso.com"),
         records.risk_detection(2, NOW - timedelta(hours=2), riskState="dismissed"),
     ]
-    graph.data[RISKY_USERS] = [risky_user(1, NOW - timedelta(minutes=30))]
-    graph.data[SIGN_INS] = [
+    graph_server.data[RISKY_USERS] = [risky_user(1, NOW - timedelta(minutes=30))]
+    graph_server.data[SIGN_INS] = [
         records.sign_in(1, NOW - timedelta(minutes=10), riskLevelDuringSignIn="high",
                         riskLevelAggregated="high", riskState="atRisk", riskDetail="none"),
     ]
-    job = make_job(storage_connection, table_prefix, graph, clock, webhook,
+    job = make_job(storage_connection, table_prefix, graph_server, clock, webhook,
                    "riskDetections,riskyUsers,signIns")
 
     first = job.run(NOW)
@@ -102,22 +82,22 @@ def test_feeds_to_webhook_once_and_cursor_reread_raises_nothing_again(
     assert second.run.alerts_raised == 0
     assert second.run.duplicates_skipped > 0
     assert len(webhook.requests) == posted
-    queries = [r.query["$filter"] for r in graph.requests_to(SIGN_INS)]
+    queries = [r.query["$filter"] for r in graph_server.requests_to(SIGN_INS)]
     # The second query starts at the stored watermark minus the look-back: two hours for
     # sign-ins (they land within minutes), the full 48 h for risk detections (offline ones).
     assert queries[1] == "createdDateTime ge 2026-11-02T09:50:00Z"
-    detections = [r.query["$filter"] for r in graph.requests_to(DETECTIONS)]
+    detections = [r.query["$filter"] for r in graph_server.requests_to(DETECTIONS)]
     assert detections[1] == "detectedDateTime ge 2026-10-31T11:00:00Z"
     assert "riskDetections=2" in second.summary()
 
 
 def test_a_forbidden_feed_is_disabled_and_the_others_still_run(
-    storage_connection, table_prefix, graph, clock, webhook, peer_corpus
+    storage_connection, table_prefix, graph_server, clock, webhook, peer_corpus
 ):
     records = GraphRecords(peer_corpus)
-    graph.forbidden.add(SIGN_INS)
-    graph.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
-    job = make_job(storage_connection, table_prefix, graph, clock, webhook,
+    graph_server.forbidden.add(SIGN_INS)
+    graph_server.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
+    job = make_job(storage_connection, table_prefix, graph_server, clock, webhook,
                    "riskDetections,signIns")
     report = job.run(NOW)
     assert "signIns" in report.sources.disabled
@@ -128,12 +108,12 @@ def test_a_forbidden_feed_is_disabled_and_the_others_still_run(
 
 
 def test_a_webhook_down_for_a_run_gets_its_alert_on_the_next(
-    storage_connection, table_prefix, graph, clock, webhook, peer_corpus
+    storage_connection, table_prefix, graph_server, clock, webhook, peer_corpus
 ):
     records = GraphRecords(peer_corpus)
-    graph.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
+    graph_server.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
     webhook.default = Reply(503, b"down", {"Retry-After": "0"})
-    job = make_job(storage_connection, table_prefix, graph, clock, webhook, "riskDetections")
+    job = make_job(storage_connection, table_prefix, graph_server, clock, webhook, "riskDetections")
     first = job.run(NOW)
     assert first.run.alerts_raised >= 1 and first.run.delivered == 0 and first.run.retried >= 1
     webhook.default = Reply(200, b"")  # the receiver is back
@@ -158,7 +138,7 @@ def diagnostic_sign_in(n: int, **properties: object) -> bytes:
 
 
 def test_the_timer_tails_registered_export_blobs_line_by_line(
-    storage_connection, table_prefix, graph, clock, webhook
+    storage_connection, table_prefix, graph_server, clock, webhook
 ):
     blobs = BlobServiceClient.from_connection_string(storage_connection)
     with contextlib.suppress(ResourceExistsError):
@@ -168,12 +148,12 @@ def test_the_timer_tails_registered_export_blobs_line_by_line(
     blob.create_append_blob()
     settings = load_settings({
         "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
-        "RISKWATCH_EXPORT_STORAGE": storage_connection, "RISKWATCH_GRAPH_BASE_URL": graph.base_url,
+        "RISKWATCH_EXPORT_STORAGE": storage_connection,
+        "RISKWATCH_GRAPH_BASE_URL": graph_server.base_url,
         "RISKWATCH_GRAPH_AUTH": "none", "RISKWATCH_FEEDS": "riskDetections",
         "RISKWATCH_WEBHOOK_URL": webhook.url, "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
     })
-    job = MainJob(settings, graph=GraphClient(graph.base_url, make_token_provider(
-        "none", graph.base_url), clock=clock.time, sleep=clock.sleep))
+    job = MainJob(settings, graph=simulated_client(graph_server, clock))
     assert job.register_blob(registration_for("insights-logs-signinlogs", name))
     risky = {"riskLevelDuringSignIn": "high", "riskState": "atRisk"}
     blob.append_block(diagnostic_sign_in(1) + diagnostic_sign_in(2, **risky)
@@ -189,23 +169,23 @@ def test_the_timer_tails_registered_export_blobs_line_by_line(
 
 
 def test_a_warm_worker_builds_a_fresh_graph_client_every_run(
-    storage_connection, table_prefix, graph, webhook, peer_corpus
+    storage_connection, table_prefix, graph_server, webhook, peer_corpus
 ):
     """The run budget's deadline and the 403-disabled feeds belong to one run, not to the
     worker process that keeps the job between timer runs."""
     records = GraphRecords(peer_corpus)
-    graph.data[SIGN_INS] = [records.sign_in(1, NOW - timedelta(minutes=10))]
-    graph.forbidden.add(SIGN_INS)
+    graph_server.data[SIGN_INS] = [records.sign_in(1, NOW - timedelta(minutes=10))]
+    graph_server.forbidden.add(SIGN_INS)
     settings = load_settings({
         "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
-        "RISKWATCH_GRAPH_BASE_URL": graph.base_url, "RISKWATCH_GRAPH_AUTH": "none",
+        "RISKWATCH_GRAPH_BASE_URL": graph_server.base_url, "RISKWATCH_GRAPH_AUTH": "none",
         "RISKWATCH_FEEDS": "signIns", "RISKWATCH_RUN_BUDGET_SECONDS": "60",
     })
     job = MainJob(settings, sinks=[])
     first = job.run(NOW)
     assert "signIns" in first.sources.disabled
     client = job._graph
-    graph.forbidden.clear()  # the administrator granted AuditLog.Read.All
+    graph_server.forbidden.clear()  # the administrator granted AuditLog.Read.All
     second = job.run(NOW + timedelta(minutes=5))
     assert job._graph is not client
     assert second.sources.disabled == {}
