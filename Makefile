@@ -13,6 +13,14 @@ WITH_AZURITE := $(PY) tools/azurite.py run --
 
 setup: $(STAMP) $(AZURITE)
 
+# Debian's Chromium (and its driver) for the browser tests, installed when missing; the
+# Python Playwright driver launches this executable, it never downloads a browser.
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium chromium-driver fonts-dejavu-core >/dev/null
+
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -26,7 +34,7 @@ $(AZURITE): package.json package-lock.json
 demo: setup
 	$(WITH_AZURITE) $(PY) -m service.demo
 
-test: setup infra-check
+test: setup $(CHROMIUM) infra-check
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(WITH_AZURITE) $(PY) -m pytest -q

@@ -8,9 +8,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
 
 from tests.graph_server import GraphServer, SimulatedClock
 from tools import azurite as azurite_tool
+
+# Property tests: a bounded, derandomized run (a fixed seed) so `make test` stays fast and
+# repeatable in CI; HYPOTHESIS_PROFILE=deep explores more. Cases that ever failed are kept as
+# explicit @example()s beside each property.
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("deep", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_CORPUS = ROOT.parent / "shared" / "peer-corpus"
