@@ -83,6 +83,9 @@ class Settings:
     rule_params: Mapping[str, Mapping[str, ParamValue]]
     business_hours: BusinessHours
     portal_url: str
+    # How long an undelivered notification keeps being retried (across runs) before it
+    # is dead-lettered: a time budget, not an attempt count.
+    delivery_retry_budget: timedelta = timedelta(hours=24)
 
     def sink(self, name: str) -> SinkSettings | None:
         return next((s for s in self.sinks if s.name == name), None)
@@ -124,6 +127,9 @@ def load_settings(
             read.url("RISKWATCH_PORTAL_URL", secret=False, default="https://entra.microsoft.com")
             or "https://entra.microsoft.com"
         ).rstrip("/"),
+        delivery_retry_budget=timedelta(
+            hours=read.number("RISKWATCH_DELIVERY_RETRY_HOURS", 24.0, float, 1, 168)
+        ),
     )
     if read.problems:
         raise SettingsError(read.problems)
