@@ -10,10 +10,13 @@ child is spawned with vfork.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from bench.data import ROOT
 
@@ -37,6 +40,8 @@ class Memory:
     scan_mb: float
     imports_mb: float
     scan_seconds: float
+    alerts: int = 0
+    alerts_sha256: str = ""  # of the scan's stdout, so other runs can be compared with it
 
     @property
     def difference_mb(self) -> float:
@@ -47,13 +52,13 @@ class Memory:
         return self.scan_mb / self.imports_mb
 
 
-def peak_rss_mb(argv: list[str]) -> tuple[float, float, str]:
-    """(peak RSS in MB, seconds, stderr) of a child running ``argv``."""
+def peak_rss_mb(argv: list[str], stdout: IO[bytes] | None = None) -> tuple[float, float, str]:
+    """(peak RSS in MB, seconds, stderr) of a child running ``argv``; its stdout to ``stdout``."""
     import time
 
     started = time.perf_counter()
     with subprocess.Popen(
-        argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        argv, cwd=ROOT, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     ) as child:
         assert child.stderr is not None  # noqa: S101 - PIPE was asked for
         err = child.stderr.read()
@@ -69,12 +74,24 @@ def peak_rss_mb(argv: list[str]) -> tuple[float, float, str]:
     return int(peak.split()[1]) / 1024, seconds, err  # kB
 
 
-def measure(path: Path, events: int) -> Memory:
-    scan_mb, seconds, err = peak_rss_mb(
-        [sys.executable, "-c", SCAN, "scan", "--max-alerts", "1000", str(path)]
-    )
+def scan_child(path: Path, events: int) -> tuple[float, float, int, str]:
+    """Peak RSS (MB), seconds, alerts and the SHA-256 of the alerts of ``riskwatch scan PATH``."""
+    with tempfile.TemporaryFile() as out:
+        scan_mb, seconds, err = peak_rss_mb(
+            [sys.executable, "-c", SCAN, "scan", "--max-alerts", "1000", str(path)], out
+        )
+        out.seek(0)
+        digest, alerts = hashlib.sha256(), 0
+        for line in out:
+            digest.update(line)
+            alerts += 1
     if f"scanned {events} events" not in err:
         msg = f"the scan did not read {events} events: {err[-300:]}"
         raise RuntimeError(msg)
+    return scan_mb, seconds, alerts, digest.hexdigest()
+
+
+def measure(path: Path, events: int) -> Memory:
+    scan_mb, seconds, alerts, digest = scan_child(path, events)
     imports_mb, _, _ = peak_rss_mb([sys.executable, "-c", IMPORTS_ONLY])
-    return Memory(events, scan_mb, imports_mb, seconds)
+    return Memory(events, scan_mb, imports_mb, seconds, alerts, digest)

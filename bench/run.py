@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, graph_budget, machine, memory, tables, throughput
+from bench import coldstart, graph_budget, machine, memory, order, tables, throughput
 from bench.data import ROOT, first_lines, tenant_day
 from bench.report import Results, write_report
 
@@ -52,21 +52,23 @@ def run(sizes: Sizes, work: Path, connection: str, out: Path) -> Results:
     events = first_lines(day, sizes.throughput, rows)
     big = work / f"signins-{sizes.memory}.jsonl"
     big_events = first_lines(day, sizes.memory, big)
-    log(f"1/5 throughput over {events} sign-ins")
+    log(f"1/6 throughput over {events} sign-ins")
     through = throughput.measure(rows, sizes.throughput_repeats)
-    log(f"2/5 table transactions, {sizes.table_windows} five-minute windows")
+    log(f"2/6 table transactions, {sizes.table_windows} five-minute windows")
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     cost = tables.measure(connection, prefix, day, sizes.tenant_users,
                           tables.default_start(DAY), sizes.table_warmup, sizes.table_windows)
-    log(f"3/5 memory over {big_events} sign-ins")
+    log(f"3/6 memory over {big_events} sign-ins")
     mem = memory.measure(big, big_events)
-    log(f"4/5 cold start, {sizes.coldstart_repeats} fresh processes each")
+    log(f"4/6 the same {big_events} sign-ins shuffled and reversed")
+    ordering = order.measure(big, mem, work)
+    log(f"5/6 cold start, {sizes.coldstart_repeats} fresh processes each")
     cold = coldstart.measure(sizes.coldstart_repeats)
-    log(f"5/5 Graph budget, {sizes.graph_pages} sign-in pages")
+    log(f"6/6 Graph budget, {sizes.graph_pages} sign-in pages")
     graph = graph_budget.measure(day, sizes.graph_pages, 1200)
     results = Results(
         sizes=sizes.name, machine=machine.describe(), throughput=through, tables=cost,
-        memory=mem, coldstart=cold, graph=graph, tenant_users=sizes.tenant_users,
+        memory=mem, order=ordering, coldstart=cold, graph=graph, tenant_users=sizes.tenant_users,
         sign_ins_per_day=per_day, seconds=time.perf_counter() - started,
     )  # fmt: skip
     write_report(results, out)

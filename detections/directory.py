@@ -1,8 +1,14 @@
 """Privileged principals from Graph's directory role assignments, parsed purely.
 
 Input: pages of ``GET /roleManagement/directory/roleAssignments?$expand=principal,
-roleDefinition`` (permission Directory.Read.All), as parsed JSON. Output: a map of
-principal (object id and lower-cased UPN) to the privileged roles it holds.
+roleDefinition`` (least-privileged application permission RoleManagement.Read.Directory),
+as parsed JSON. Output: a map of principal object id to the privileged roles it holds.
+
+The object id (``principalId``) is the key: it never changes and every sign-in and risk
+record carries it as ``userId``. The UPN from the ``principal`` expansion is kept only as a
+fallback index for events without an object id: a UPN can be renamed or reused after an
+administrator leaves, and with RoleManagement.Read.Directory alone Graph may return the
+expansion with limited properties (no UPN) for principals the app cannot read.
 """
 
 from __future__ import annotations
@@ -39,15 +45,28 @@ PRIVILEGED_ROLES: Mapping[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class PrivilegedMap:
-    """Who holds which privileged roles, by object id and by lower-cased UPN."""
+    """Who holds which privileged roles, by object id; ``by_upn`` is a fallback index only."""
 
     by_id: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     by_upn: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def roles_of(self, user_id: str | None, upn: str | None) -> tuple[str, ...]:
-        found = set(self.by_id.get((user_id or "").lower(), ()))
-        found |= set(self.by_upn.get((upn or "").lower(), ()))
-        return tuple(sorted(found))
+    def roles_of(self, object_id: str | None, upn: str | None) -> tuple[str, ...]:
+        """An event's principal: when it carries an object id, only the id decides.
+
+        The UPN is looked up only for an event without an object id (a Log Analytics
+        projection or a CSV export that dropped ``UserId``): a UPN that matches while the
+        id does not is another account (renamed or reused name), not the role holder.
+        """
+        key = (object_id or "").strip().lower()
+        if key:
+            return self.by_id.get(key, ())
+        return self.by_upn.get((upn or "").strip().lower(), ())
+
+    def roles_of_key(self, user_key: str) -> tuple[str, ...]:
+        """A correlation user key (``history.user_key``): the object id when the event had
+        one, else its lower-cased UPN. Object ids never contain ``@``; UPNs always do."""
+        key = user_key.strip().lower()
+        return self.by_upn.get(key, ()) if "@" in key else self.by_id.get(key, ())
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -66,38 +85,67 @@ class PrivilegedMap:
         )
 
 
-def parse_role_assignments(pages: Iterable[Any], source: str = "roleAssignments") -> PrivilegedMap:
+def parse_role_assignments(
+    pages: Iterable[Any],
+    source: str = "roleAssignments",
+    skipped: list[InputError] | None = None,
+) -> PrivilegedMap:
     """Build the map from response pages (each ``{"value": [...]}``, or a bare list).
 
     Only tenant-wide assignments (directoryScopeId ``/``) of tier-0 roles count; an
     administrative-unit scope is not tenant control. Group principals are kept by
-    id (their members are not expanded here).
+    id (their members are not expanded here). A malformed assignment raises an
+    ``InputError`` naming page and field; with ``skipped`` it is appended there instead
+    and the rest is read, so one broken record never drops the whole map.
     """
     by_id: dict[str, set[str]] = {}
     by_upn: dict[str, set[str]] = {}
     for page_no, page in enumerate(pages, start=1):
         records = page.get("value") if isinstance(page, Mapping) else page
         if not isinstance(records, list):
-            raise InputError(Where(source, page_no, "value"), "expected a list of role assignments")
+            _problem(InputError(Where(source, page_no, "value"), "expected a list"), skipped)
+            continue
         for index, record in enumerate(records):
-            where = Where(source, page_no, f"value[{index}]")
-            if not isinstance(record, Mapping):
-                raise InputError(where, "a role assignment must be an object")
-            role = _role_name(record)
-            if role is None or record.get("directoryScopeId", "/") not in ("/", None):
+            try:
+                entry = _assignment(record, Where(source, page_no, f"value[{index}]"))
+            except InputError as exc:
+                _problem(exc, skipped)
                 continue
-            principal = record.get("principal") or {}
-            principal_id = str(record.get("principalId") or principal.get("id") or "").lower()
-            if not principal_id:
-                raise InputError(where, "role assignment without principalId")
-            by_id.setdefault(principal_id, set()).add(role)
-            upn = principal.get("userPrincipalName") if isinstance(principal, Mapping) else None
-            if isinstance(upn, str) and upn:
-                by_upn.setdefault(upn.lower(), set()).add(role)
+            if entry is not None:
+                principal_id, role, upn = entry
+                by_id.setdefault(principal_id, set()).add(role)
+                if upn:
+                    by_upn.setdefault(upn, set()).add(role)
     return PrivilegedMap(
         by_id={k: tuple(sorted(v)) for k, v in by_id.items()},
         by_upn={k: tuple(sorted(v)) for k, v in by_upn.items()},
     )
+
+
+def _problem(error: InputError, skipped: list[InputError] | None) -> None:
+    if skipped is None:
+        raise error
+    skipped.append(error)
+
+
+def _assignment(record: Any, where: Where) -> tuple[str, str, str | None] | None:
+    """(object id, role name, lower-cased UPN or None), or None when not tier-0 tenant-wide."""
+    if not isinstance(record, Mapping):
+        raise InputError(where, "a role assignment must be an object")
+    role = _role_name(record)
+    if role is None or record.get("directoryScopeId", "/") not in ("/", None):
+        return None
+    principal = record.get("principal")
+    principal = principal if isinstance(principal, Mapping) else {}
+    # principalId is the assignment's own property; the expansion's id is a fallback.
+    principal_id = record.get("principalId") or principal.get("id")
+    if not isinstance(principal_id, str) or not principal_id.strip():
+        raise InputError(
+            Where(where.source, where.line, f"{where.field}.principalId"),
+            "role assignment without a principalId string",
+        )
+    upn = principal.get("userPrincipalName")
+    return principal_id.strip().lower(), role, upn.strip().lower() if isinstance(upn, str) else None
 
 
 def _role_name(record: Mapping[str, Any]) -> str | None:
@@ -108,7 +156,9 @@ def _role_name(record: Mapping[str, Any]) -> str | None:
         record.get("roleDefinitionId"),
         definition.get("id"),
     ):
-        name = PRIVILEGED_ROLES.get(str(candidate or "").lower())
+        if not isinstance(candidate, str):
+            continue
+        name = PRIVILEGED_ROLES.get(candidate.lower())
         if name is not None:
             return name
     return None

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from detections.history import History
 from detections.model import Event, EventKind, Severity
+from detections.order import in_time_order
 from detections.rule import Context, Finding, ParamValue, Rule, dedup_values
 
 
@@ -99,13 +100,9 @@ class Engine:
         return matches, failures
 
     def run(self, events: Iterable[Event]) -> Iterator[tuple[list[Match], list[RuleFailure]]]:
-        """Evaluate a batch in time order (Graph returns newest first)."""
-        for event in sorted(events, key=_event_order):
+        """Evaluate a batch in time order (Graph returns newest first), ties by content."""
+        for event in in_time_order(events):
             yield self.evaluate(event)
-
-
-def _event_order(event: Event) -> tuple[datetime, str]:
-    return (event.time, event.event_id)
 
 
 def _to_match(rule: Rule, event: Event, finding: Finding) -> Match:

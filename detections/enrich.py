@@ -66,15 +66,16 @@ class Enricher:
 
     def _roles(self, match: Match) -> tuple[str, ...]:
         event = match.event
+        # The object id decides (sign-ins and risk records carry userId); a service
+        # principal's sign-in carries its own id, and role holders can be apps too.
+        object_id = getattr(event, "user_id", None) or getattr(event, "service_principal_id", None)
         roles = set(
-            self.privileged.roles_of(
-                getattr(event, "user_id", None), getattr(event, "user_principal_name", None)
-            )
+            self.privileged.roles_of(object_id, getattr(event, "user_principal_name", None))
         )
-        # Rules on many users (spray, lockouts) list them: any privileged target counts.
+        # Rules on many users (spray, lockouts) list their user keys: any privileged target counts.
         users = match.finding.context.get("users")
         if isinstance(users, list):
             for user in users:
                 if isinstance(user, str):
-                    roles |= set(self.privileged.roles_of(user, user))
+                    roles |= set(self.privileged.roles_of_key(user))
         return tuple(sorted(roles))

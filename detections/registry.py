@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import fields
 
-from detections.errors import RuleValidationError
+from detections.errors import RiskwatchError, RuleValidationError
 from detections.model import RiskDetection, RiskyUser, SignIn
-from detections.rule import Rule
+from detections.params import ParamError
+from detections.rule import Param, Rule
 from detections.rules import ALL_RULES
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
@@ -76,7 +78,25 @@ def _problems(rule: Rule) -> list[str]:
         json.dumps(rule.default_params())
     except TypeError:
         out.append("params must be JSON values")
+    for param in rule.params:
+        out += [f"param {param.name}: {p}" for p in _param_problems(param)]
     return out
+
+
+def _param_problems(param: Param) -> list[str]:
+    """Every number and number list needs a documented range holding its default."""
+    ranged = isinstance(param.default, int | float) or param.int_list
+    if not ranged:
+        return []
+    if param.minimum is None or param.maximum is None:
+        return ["a number needs a minimum and a maximum"]
+    if param.minimum > param.maximum:
+        return ["minimum above maximum"]
+    try:
+        param.parse(str(param.default))
+    except ParamError as exc:
+        return [f"default {param.default!r} is invalid: {exc}"]
+    return []
 
 
 def load_rules() -> tuple[Rule, ...]:
@@ -87,8 +107,28 @@ def load_rules() -> tuple[Rule, ...]:
     return ALL_RULES
 
 
+class UnknownRuleError(RiskwatchError, KeyError):
+    """No rule has this id; the message suggests the nearest one."""
+
+    def __str__(self) -> str:  # KeyError's own str() would quote the whole message
+        return str(self.args[0])
+
+
+def nearest_name(word: str, names: Iterable[str]) -> str | None:
+    """The name ``word`` was most likely meant to be (a typo), or None."""
+    matches = difflib.get_close_matches(word, list(names), n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """``", did you mean X?"`` for a near miss, else empty."""
+    nearest = nearest_name(word, names)
+    return f", did you mean {nearest}?" if nearest else ""
+
+
 def rule_by_id(rule_id: str) -> Rule:
     for rule in ALL_RULES:
         if rule.id == rule_id:
             return rule
-    raise KeyError(rule_id)
+    hint = did_you_mean(rule_id, (r.id for r in ALL_RULES))
+    raise UnknownRuleError(f"unknown rule {rule_id[:80]!r}{hint}")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 from detections.model import Event, EventKind, Severity
+from detections.params import parse_param, span
 
 if TYPE_CHECKING:
     from detections.history import History
@@ -39,11 +40,30 @@ class Finding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Param:
-    """A documented, overridable threshold of a rule."""
+    """A documented, overridable threshold of a rule, with the range a setting may give it.
+
+    The type of ``default`` is the type of the setting (int, float or text). ``minimum`` and
+    ``maximum`` are inclusive; for an ``int_list`` (a comma list such as ASNs) they bound
+    each item. The registry requires a range on every number and every list.
+    """
 
     name: str
     default: ParamValue
     description: str
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    int_list: bool = False
+
+    def range_text(self) -> str:
+        """The valid range for people: ``1-1440``, or ``comma list of 1-4294967295``."""
+        if self.minimum is None or self.maximum is None:
+            return "any text"
+        valid = span(self.minimum, self.maximum)
+        return f"comma list of {valid}" if self.int_list else valid
+
+    def parse(self, text: str) -> ParamValue:
+        """``text`` as this param's type, in range; ``ParamError`` says why not."""
+        return parse_param(self, text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,8 +2,12 @@
 
 Real exports hold more than ISO 8601: ``2022-09-09T9:59:27.958Z`` (one-digit
 hour), ``8/22/2022 6:07:16 PM`` (US portal format), ``2023-07-26 22:58:30.983201900``
-(nine-digit fraction, no zone). ``datetime.fromisoformat`` handles the common case,
-so the regular expressions only run when it fails.
+(nine-digit fraction, no zone), ``5/25/2023, 4:32:49.469 AM`` (the Log Analytics portal's
+CSV export). ``datetime.fromisoformat`` handles the common case, so the regular expressions
+only run when it fails.
+
+Only times in [1970, 2200) are accepted: a year-9999 or year-0001 time is valid ISO 8601
+but overflows the date arithmetic of every windowed rule, so it is refused here, once.
 """
 
 from __future__ import annotations
@@ -16,35 +20,53 @@ _LOOSE_ISO = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:[.,](\d+))?)?"
     r"\s*(Z|z|[+-]\d{2}:?\d{2})?"
 )
-# Azure portal / Event Hub ``time``: month/day/year, 12-hour clock with AM/PM (or 24-hour).
+# Azure portal / Event Hub ``time``: month/day/year, 12-hour clock with AM/PM (or 24-hour);
+# the Log Analytics portal's CSV writes a comma after the year.
 _US = re.compile(
-    r"(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?"
+    r"(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d+))?)?"
     r"\s*([AaPp][Mm])?"
 )
+# The sane range of an event time (see the module docstring).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def parse_time(value: object) -> datetime:
     """Parse ``value`` into an aware UTC datetime; naive times are taken as UTC.
 
-    Raises ValueError (with the offending text) when the value is not a time.
+    Raises ValueError (with the offending text) when the value is not a time or lies
+    outside [1970, 2200).
     """
     if isinstance(value, datetime):
-        return _as_utc(value)
+        return in_range(_as_utc(value), value)
     if not isinstance(value, str):
         raise ValueError(f"expected a timestamp string, got {type(value).__name__}")
     try:
-        return _as_utc(datetime.fromisoformat(value))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        pass
-    return _as_utc(_parse_loose(value.strip()))
+        parsed = _parse_loose(value.strip())
+    return in_range(_as_utc(parsed), value)
+
+
+def in_range(dt: datetime, original: object) -> datetime:
+    """``dt`` (aware) if it lies in [EARLIEST, LATEST), else ValueError naming ``original``."""
+    if EARLIEST <= dt < LATEST:
+        return dt
+    shown = original if isinstance(original, str) else dt.isoformat()
+    raise ValueError(f"time {shown[:40]!r} is outside the accepted range 1970-01-01 to 2200-01-01")
 
 
 def _as_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    if dt.tzinfo is UTC:
-        return dt
-    return dt.astimezone(UTC)
+        dt = dt.replace(tzinfo=UTC)
+    elif dt.tzinfo is not UTC:
+        try:
+            return dt.astimezone(UTC)
+        except OverflowError:
+            # 9999-12-31T23:00-05:00 (or 0001-01-01T01:00+05:00) has no UTC datetime:
+            # outside our range either way, and in_range says so.
+            return LATEST
+    return dt
 
 
 def _parse_loose(text: str) -> datetime:

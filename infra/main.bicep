@@ -1,6 +1,11 @@
 // Riskwatch: everything one tenant needs, in one resource group, with one command
 // (`azd up`, or `az deployment sub create -l <region> -f infra/main.bicep -p infra/main.parameters.json`).
 // See infra/README-deploy.md for who must consent to what.
+//
+// The Graph app roles are NOT granted here: the azd postprovision hook
+// (infra/hooks/postprovision.sh) deploys infra/graph/graph-permissions.bicep on its own, with
+// retries, once this deployment has created the identity (a grant in the same deployment can
+// fail on a first run while Entra replicates the new principal).
 targetScope = 'subscription'
 
 @minLength(1)
@@ -10,12 +15,25 @@ param environmentName string
 
 @minLength(1)
 @description('Region of every resource (must offer Flex Consumption).')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string
 
 @description('Object id of the deploying user (azd AZURE_PRINCIPAL_ID): may set the Key Vault secrets. Empty: nobody.')
 param principalId string = ''
 
-@description('Grant the Graph application permissions in this deployment (needs Privileged Role Administrator or Global Administrator). False: run infra/graph/graph-permissions.bicep separately.')
+@description('Type of principalId (azd AZURE_PRINCIPAL_TYPE): User, or ServicePrincipal when a CI pipeline deploys.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Let the postprovision hook grant the Graph application permissions (needs Privileged Role Administrator or Global Administrator). False: an administrator runs infra/graph/graph-permissions.bicep.')
 param grantGraphPermissions bool = true
 
 @description('Also grant Graph write permissions for remediation. Off by default.')
@@ -24,7 +42,7 @@ param enableRemediation bool = false
 @description('Deploy the diagnostic-settings export path (export storage account + Event Grid system topic).')
 param enableExport bool = false
 
-@description('Alert sinks to switch on (comma list of webhook, teams, slack); their secrets go in Key Vault.')
+@description('Alert sinks to switch on (comma list of webhook, teams, slack; spaces and case ignored); their secrets go in Key Vault. An unknown name fails the deployment.')
 param alertSinks string = ''
 
 // ---- app settings (defaults are the code's defaults) ----
@@ -90,6 +108,12 @@ var tags = {
   app: 'riskwatch'
 }
 var deploymentContainerName = 'app-package'
+
+// "webhook, Teams" is webhook and teams: each name trimmed and lower-cased. functionapp.bicep
+// allows only the known names (and '' for an empty item), so a typo fails the deployment
+// instead of silently leaving a sink off. (A for-expression, not filter()/map(): checkov's
+// pycep-parser 0.5.1 cannot parse lambdas.)
+var sinkNames = [for sink in split(alertSinks, ','): toLower(trim(sink))]
 var deadLetterContainerName = 'eventgrid-deadletter'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -142,6 +166,7 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     appPrincipalId: identity.outputs.principalId
     secretsOfficerPrincipalId: principalId
+    secretsOfficerPrincipalType: principalType
   }
 }
 
@@ -173,7 +198,7 @@ module functionApp 'modules/functionapp.bicep' = {
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     appInsightsConnectionString: monitoring.outputs.connectionString
     vaultUri: keyVault.outputs.vaultUri
-    alertSinks: split(alertSinks, ',')
+    alertSinks: sinkNames
     exportStorageAccountName: enableExport ? export.outputs.name : ''
     tablePrefix: tablePrefix
     feeds: feeds
@@ -193,22 +218,16 @@ module functionApp 'modules/functionapp.bicep' = {
   }
 }
 
-module graphPermissions 'graph/graph-permissions.bicep' = if (grantGraphPermissions) {
-  name: 'graph-permissions'
-  scope: rg
-  params: {
-    principalId: identity.outputs.principalId
-    feeds: feeds
-    enableRemediation: enableRemediation
-  }
-}
-
-// azd stores these outputs in its environment; the postdeploy hook reads them.
+// azd stores these outputs in its environment; the postprovision and postdeploy hooks read them.
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output RISKWATCH_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output RISKWATCH_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+// What the postprovision hook grants (graph/graph-permissions.bicep), as deployed here.
+output RISKWATCH_GRAPH_GRANT bool = grantGraphPermissions
+output RISKWATCH_GRAPH_FEEDS string = feeds
+output RISKWATCH_GRAPH_REMEDIATION bool = enableRemediation
 output RISKWATCH_EXPORT_ENABLED bool = enableExport
 output RISKWATCH_EXPORT_STORAGE_ACCOUNT_ID string = enableExport ? export.outputs.id : ''
 output RISKWATCH_EXPORT_SYSTEM_TOPIC_NAME string = enableExport ? export.outputs.systemTopicName : ''

@@ -1,13 +1,22 @@
-"""The ``riskwatch`` command line: scan files, list rules, run the main job."""
+"""The ``riskwatch`` command line: scan files, list rules, run the main job, replay the outbox.
+
+Every command exits 0 when it ran, 1 when a feed, sink or rule failed, 2 on a usage
+error (argparse's own, and invalid settings) and 3 when no input could be read.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
+
+from azure.core.exceptions import AzureError
 
 from detections.directory import PrivilegedMap, parse_role_assignments
 from detections.enrich import Enricher
@@ -15,72 +24,78 @@ from detections.errors import InputError, RiskwatchError, Where
 from detections.registry import load_rules
 from detections.rule import Rule
 from service import scan as scan_mod
+from service.cli_parser import build_parser, parse_now
+from service.progress import progress_for
 from service.settings import load_detection_settings
+from service.settings_parsing import SettingsError
 
-EXIT_OK = 0
-EXIT_INPUT = 2
+EXIT_OK = 0  # it ran (alerts or not)
+EXIT_FAILED = 1  # a feed, sink or rule failed
+EXIT_USAGE = 2  # bad arguments (argparse's own) or invalid settings
+EXIT_NO_INPUT = 3  # no input could be read
 SKIPS_SHOWN = 20
+Clock = Callable[[], float]  # seconds, monotonic: the progress line's throttle
 
-
-def _parse_now(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--now: not an ISO-8601 time: {text!r}") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="riskwatch", description="Detections for Microsoft Entra ID Protection."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    scan = sub.add_parser("scan", help="evaluate files with every rule (state in memory)")
-    scan.add_argument(
-        "--format", default="auto", choices=["auto", "graph", "diagnostic", "loganalytics"]
-    )
-    scan.add_argument("--now", type=_parse_now, help="ignore events after this time")
-    scan.add_argument("--max-alerts", type=int, default=1000, help="alert cap (default 1000)")
-    scan.add_argument(
-        "--directory", help="Graph roleAssignments?$expand=principal,roleDefinition response"
-    )
-    scan.add_argument("paths", nargs="+", metavar="PATH")
-
-    run = sub.add_parser("run", help="run the main job once with the configured state and sinks")
-    run.add_argument("--once", action="store_true", required=True, help="one run, then exit")
-    run.add_argument("--input", nargs="+", metavar="PATH", help="read files instead of Graph")
-    run.add_argument("--now", type=_parse_now, help="the run's time (default: the clock)")
-    run.add_argument("--print", action="store_true", help="also print each delivered alert")
-
-    baseline = sub.add_parser(
-        "baseline", help="seed the per-user baselines in Table Storage from exported history"
-    )
-    baseline.add_argument("paths", nargs="+", metavar="PATH")
-
-    rules = sub.add_parser("rules", help="list every rule with its metadata")
-    rules.add_argument("--json", action="store_true", help="one JSON object per rule")
-    return parser
+__all__ = ["build_parser", "main", "parse_now"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # usage errors exit 2 here, argparse's way
     try:
-        if args.command == "scan":
-            return run_scan(args, sys.stdout, sys.stderr)
-        if args.command == "baseline":
-            return run_baseline(args, sys.stderr)
-        if args.command == "run":
-            return run_once(args, sys.stdout, sys.stderr)
-        if args.command == "rules":
-            return list_rules(load_rules(), as_json=args.json, out=sys.stdout)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a closed pipe shows up here rather than at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()  # ``riskwatch scan ... | head``: the reader has what it wanted
+        return EXIT_OK
+    except SettingsError as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InputError as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return EXIT_NO_INPUT
     except RiskwatchError as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    return EXIT_OK
+        return EXIT_FAILED
+    except AzureError as exc:
+        # The type only: messages can carry the storage URL with a SAS token.
+        print(f"riskwatch: Table Storage failed ({type(exc).__name__}); check "
+              "RISKWATCH_STORAGE and that the account is reachable", file=sys.stderr)
+        return EXIT_FAILED
+    return code
 
 
-def run_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "scan":
+        return run_scan(args, sys.stdout, sys.stderr)
+    if args.command == "baseline":
+        return run_baseline(args, sys.stderr)
+    if args.command == "run":
+        return run_once(args, sys.stdout, sys.stderr)
+    if args.command == "outbox":
+        from service.cli_outbox import run_outbox
+
+        return run_outbox(args, sys.stdout, sys.stderr)
+    return list_rules(load_rules(), as_json=args.json, out=sys.stdout)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped: record values and receivers' answers
+    are not ours, and must not move the cursor or recolour a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # not a real file (tests capture it): nothing is flushed at exit
+
+
+def run_scan(
+    args: argparse.Namespace, out: TextIO, err: TextIO, clock: Clock = time.monotonic
+) -> int:
     # The same thresholds, disabled rules and business hours as the deployed app.
     detection = load_detection_settings()
     rules = [r for r in load_rules() if r.id not in detection.disabled_rules]
@@ -90,19 +105,21 @@ def run_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         fmt=args.format, now=args.now, max_alerts=args.max_alerts, params=detection.rule_params
     )
     enricher = Enricher(privileged, detection.business_hours)
-    report = scan_mod.scan(paths, rules, options, enricher=enricher)
+    progress = progress_for(err, label="scan", clock=clock)
+    report = scan_mod.scan(paths, rules, options, enricher=enricher, progress=progress)
     if report.unreadable and report.events == 0 and report.skipped_count == 0:
         for problem in report.unreadable:
             err.write(f"riskwatch: cannot read {problem}\n")
-        return EXIT_INPUT
+        return EXIT_NO_INPUT
     for alert in report.alerts:
         out.write(json.dumps(alert.to_dict(), sort_keys=True) + "\n")
     for skip in report.skipped[:SKIPS_SHOWN]:
-        err.write(f"skipped {skip.where}: {skip.reason}\n")
+        err.write(printable(f"skipped {skip.where}: {skip.reason}") + "\n")
     if report.skipped_count > SKIPS_SHOWN:
         err.write(f"... and {report.skipped_count - SKIPS_SHOWN} more skipped records\n")
     for failure in report.failures[:SKIPS_SHOWN]:
-        err.write(f"rule {failure.rule_id} failed on {failure.event_id}: {failure.error}\n")
+        err.write(printable(f"rule {failure.rule_id} failed on {failure.event_id}: {failure.error}")
+                  + "\n")
     for problem in report.unreadable:
         err.write(f"unreadable: {problem}\n")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.by_kind.items())) or "none"
@@ -111,7 +128,7 @@ def run_scan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         f"{len(report.alerts)} alerts, {report.skipped_count} records skipped, "
         f"{len(report.failures)} rule failures, {len(report.unreadable)} unreadable inputs\n"
     )
-    return EXIT_OK
+    return EXIT_FAILED if report.failures else EXIT_OK
 
 
 def _directory(path: str) -> PrivilegedMap:
@@ -128,7 +145,7 @@ def _directory(path: str) -> PrivilegedMap:
     return parse_role_assignments(pages, source=path)
 
 
-def run_baseline(args: argparse.Namespace, err: TextIO) -> int:
+def run_baseline(args: argparse.Namespace, err: TextIO, clock: Clock = time.monotonic) -> int:
     """``riskwatch baseline``: seed per-user history from exported sign-ins."""
     from service.settings import load_settings
     from service.sources import SourceReport, read_files
@@ -140,15 +157,20 @@ def run_baseline(args: argparse.Namespace, err: TextIO) -> int:
     store = TableHistoryStore(Tables(table_service(settings.storage), settings.table_prefix))
     report = SourceReport()
     total = 0
-    for batch in read_files(scan_mod.expand_paths(args.paths), report):
-        history = store.load(batch)
-        history.observe_all(sorted(batch, key=lambda e: e.time))
-        store.save(history)
-        total += len(batch)
+    progress = progress_for(err, label="baseline", clock=clock)
+    try:
+        for batch in read_files(scan_mod.expand_paths(args.paths), report):
+            history = store.load(batch)
+            history.observe_all(sorted(batch, key=lambda e: e.time))
+            store.save(history)
+            total += len(batch)
+            progress.update(events=total, skipped=report.skipped, alerts=0)
+    finally:
+        progress.done()
     for problem in report.problems:
         err.write(f"unreadable: {problem}\n")
     err.write(f"baseline: {total} events observed, {report.skipped} records skipped\n")
-    return EXIT_INPUT if report.problems and total == 0 else EXIT_OK
+    return EXIT_NO_INPUT if report.problems and total == 0 else EXIT_OK
 
 
 def run_once(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -162,9 +184,15 @@ def run_once(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     files = scan_mod.expand_paths(args.input) if args.input else None
     report = MainJob(settings, sinks=sinks).run(args.now or datetime.now(UTC), files=files)
     err.write(report.summary() + "\n")
-    for problem in report.sources.problems:
-        err.write(f"problem: {problem}\n")
-    return EXIT_OK
+    if files is not None and report.sources.problems and not report.sources.events \
+            and not report.sources.skipped:  # fmt: skip
+        for problem in report.sources.problems:
+            err.write(f"riskwatch: cannot read {problem}\n")
+        return EXIT_NO_INPUT
+    failures = report.failures()
+    for reason in failures:
+        err.write(f"riskwatch: {printable(reason)}\n")
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def list_rules(rules: Sequence[Rule], *, as_json: bool, out: TextIO) -> int:

@@ -5,7 +5,8 @@ The caller passes the time and a function that fetches the Graph response pages
 when the cache is younger than a day, Graph is not called at all. When a refresh
 fails and an older copy exists, the older copy is used and the error is returned
 so the caller can log it: a Graph outage must not turn privileged alerts into
-ordinary ones.
+ordinary ones. A malformed role assignment is skipped (and reported the same way);
+the others still make the new map.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from detections.directory import PrivilegedMap, parse_role_assignments
+from detections.errors import InputError
 from service.state.history_store import pack, unpack
 from service.state.tables import Tables
 
@@ -29,7 +31,7 @@ _PK, _RK = "directory", "privileged"
 class CachedDirectory:
     privileged: PrivilegedMap
     refreshed_at: datetime | None  # None: never fetched (empty map)
-    error: str | None = None  # why the last refresh failed, if it did
+    error: str | None = None  # why the last refresh failed, or what it skipped
 
 
 class DirectoryCache:
@@ -47,9 +49,12 @@ class DirectoryCache:
             refreshed if isinstance(refreshed, datetime) else None,
         )
 
-    def store(self, pages: Iterable[Any], now: datetime) -> PrivilegedMap:
-        """Parse Graph's response pages and cache the map with ``now`` as refreshed-at."""
-        privileged = parse_role_assignments(pages, source="Graph roleAssignments")
+    def store(
+        self, pages: Iterable[Any], now: datetime, skipped: list[InputError] | None = None
+    ) -> PrivilegedMap:
+        """Parse Graph's response pages and cache the map with ``now`` as refreshed-at;
+        malformed assignments go to ``skipped`` (raised when it is None)."""
+        privileged = parse_role_assignments(pages, source="Graph roleAssignments", skipped=skipped)
         self.client.upsert_entity(
             {
                 "PartitionKey": _PK,
@@ -73,8 +78,13 @@ class DirectoryCache:
         cached = self.load()
         if cached is not None and cached.refreshed_at and now - cached.refreshed_at < max_age:
             return cached
+        skipped: list[InputError] = []
         try:
-            return CachedDirectory(self.store(fetch(), now), now)
+            privileged = self.store(fetch(), now, skipped)
         except Exception as exc:  # noqa: BLE001 - keep the old map, report why
             old = cached or CachedDirectory(PrivilegedMap(), None)
             return CachedDirectory(old.privileged, old.refreshed_at, f"{type(exc).__name__}: {exc}")
+        if skipped:
+            note = f"skipped {len(skipped)} malformed role assignment(s), first: {skipped[0]}"
+            return CachedDirectory(privileged, now, note)
+        return CachedDirectory(privileged, now)

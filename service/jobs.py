@@ -42,6 +42,7 @@ from service.storage import blob_service, table_service
 log = logging.getLogger("riskwatch.job")
 RESCAN_GROUP = "rescan"
 READING_SHARE = 0.75  # of the run budget for reading sources; the rest for delivery
+MAX_REASONS = 20  # rule failures kept for the run's reasons; the count keeps counting
 
 
 @dataclass(slots=True)
@@ -52,11 +53,28 @@ class JobReport:
     deferred: int = 0  # deliveries left for the next run (budget spent)
     past_due: bool = False
     seconds: float = 0.0
+    sink_failures: dict[str, str] = field(default_factory=dict)  # sink -> this run's failures
+    failing_sinks: dict[str, str] = field(default_factory=dict)  # failing for over an hour
 
     def add(self, part: RunReport) -> None:
         for name in ("events", "matches", "alerts_raised", "duplicates_skipped", "suppressed",
                      "rule_failures", "delivered", "retried", "dead_lettered"):
             setattr(self.run, name, getattr(self.run, name) + getattr(part, name))
+        self.run.failures += part.failures[: max(0, MAX_REASONS - len(self.run.failures))]
+
+    def failures(self) -> list[str]:
+        """Why the run did not fully succeed: a feed, a sink or a rule failed. Empty when it
+        did; ``riskwatch run --once`` exits 1 otherwise, with these on stderr."""
+        sources = self.sources
+        found = [f"feed {feed} disabled: {why}" for feed, why in sorted(sources.disabled.items())]
+        found += [f"input: {problem}" for problem in sources.problems]
+        found += [f"sink {name}: {why}" for name, why in sorted(self.sink_failures.items())]
+        found += [f"sink {name} failing {why}" for name, why in sorted(self.failing_sinks.items())
+                  if name not in self.sink_failures]
+        found += [f"rule {f.rule_id} failed on {f.event_id}: {f.error}" for f in self.run.failures]
+        if self.run.rule_failures > len(self.run.failures):
+            found.append(f"... and {self.run.rule_failures - len(self.run.failures)} more")
+        return found
 
     def summary(self) -> str:
         """The one log line a run writes."""
@@ -75,6 +93,8 @@ class JobReport:
             text += f" resume_next_run={','.join(self.sources.incomplete)}"
         if self.deferred:
             text += f" deferred={self.deferred}"
+        if self.failing_sinks:
+            text += f" failing_sinks={','.join(sorted(self.failing_sinks))}"
         if self.past_due:
             text += " past_due=true"
         return text
@@ -148,6 +168,11 @@ class MainJob:
     def _deliver(self, now: datetime, report: JobReport, deadline: float) -> RunReport:
         delivery = self.pipeline.deliver(now, deadline)
         report.deferred = delivery.deferred
+        report.failing_sinks = delivery.failing
+        for name, tally in delivery.by_sink.items():
+            if tally.failed or tally.dead:
+                report.sink_failures[name] = (
+                    f"{tally.failed} to retry, {tally.dead} dead-lettered (last: {tally.reason})")
         return RunReport(delivered=delivery.delivered, retried=delivery.retried,
                          dead_lettered=delivery.dead_lettered)
 

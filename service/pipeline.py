@@ -121,6 +121,7 @@ class Pipeline:
             enricher=Enricher(hours=settings.business_hours),
             max_alerts_per_run=settings.max_alerts_per_run,
             lookback=settings.lookback,
+            retry_policy=RetryPolicy(budget=settings.delivery_retry_budget),
             hook=hook,
         )
 

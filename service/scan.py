@@ -1,15 +1,17 @@
 """``riskwatch scan``: evaluate files with every rule, state in memory.
 
-Files are streamed: JSON-lines inputs are read in chunks, each chunk sorted by
-time before the rules see it (Graph returns newest first), so a million-line
-file never sits in memory whole. Alerts are grouped exactly as the deployed app
-groups them and written as JSON lines once every input has been read.
+Files are streamed and judged oldest first whatever order they are in
+(``service.scan_order``): input in time order is judged as it is read; anything
+else (a newest-first Graph export, shuffled lines, overlapping files) is sorted
+on disk first, so a million-line file never sits in memory whole. Alerts are
+grouped exactly as the deployed app groups them and written as JSON lines once
+every input has been read.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +24,11 @@ from detections.history import History
 from detections.model import Event, EventKind
 from detections.normalize import Format, Skip, decode
 from detections.rule import ParamValue, Rule
+from service.progress import NoProgress, Progress
+from service.scan_order import OutOfOrder, sorted_on_disk, streamed
+from service.textfiles import open_lines
 
+# Events held at once to put input in order: the streaming window and the runs sorted on disk.
 CHUNK_EVENTS = 10_000
 INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log", ".csv", ".txt")
 
@@ -38,6 +44,7 @@ class ScanReport:
     failures: list[RuleFailure] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
+    sorted_on_disk: bool = False  # the input was out of order, so it was sorted first
 
     MAX_KEPT = 1000  # skip reasons kept for display; the count keeps counting
 
@@ -54,6 +61,7 @@ class ScanOptions:
     now: datetime | None = None
     max_alerts: int = 1000
     params: Mapping[str, Mapping[str, ParamValue]] = field(default_factory=dict)
+    chunk_events: int = CHUNK_EVENTS  # lowered by tests so that a small file spans many
 
 
 def expand_paths(paths: Sequence[str]) -> list[Path]:
@@ -73,8 +81,9 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
 def read_events(path: Path, options: ScanOptions, report: ScanReport) -> Iterator[Event]:
     """Decode one file, counting skips; an unreadable file is reported, not fatal."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for item in decode(str(path), handle, fmt=options.fmt, kind=options.kind):
+        # Bytes split on \n, each line decoded alone: one bad line never refuses the file.
+        with open_lines(path) as lines:
+            for item in decode(str(path), lines, fmt=options.fmt, kind=options.kind):
                 if isinstance(item, Skip):
                     report.add_skip(item)
                 elif options.now is not None and item.time > options.now:
@@ -84,8 +93,8 @@ def read_events(path: Path, options: ScanOptions, report: ScanReport) -> Iterato
                     yield item
     except InputError as exc:
         report.unreadable.append(str(exc))
-    except (OSError, UnicodeDecodeError) as exc:
-        report.unreadable.append(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}")
+    except OSError as exc:
+        report.unreadable.append(f"{path}: {exc.strerror or exc}")
 
 
 def scan(
@@ -95,20 +104,87 @@ def scan(
     *,
     history: History | None = None,
     enricher: Enricher | None = None,
+    progress: Progress | None = None,
 ) -> ScanReport:
-    """Run every rule over every event of ``paths`` and group the matches."""
-    report = ScanReport()
+    """Run every rule over every event of ``paths``, oldest first, and group the matches.
+
+    Input in time order is judged as it is read. When an event turns out to be
+    older than one already judged, everything judged is dropped and the scan
+    starts again from a sort on disk; a caller's ``history`` cannot be dropped,
+    so with one the input is always sorted first.
+    """
+    paths = list(paths)
+    shown = progress if progress is not None else NoProgress()
+    try:
+        if history is None and all(_rereadable(p) for p in paths):
+            try:
+                return _judge(paths, rules, options, None, enricher, shown, on_disk=False)
+            except OutOfOrder:
+                pass  # the half-judged state goes with the exception; start again below
+        return _judge(paths, rules, options, history, enricher, shown, on_disk=True)
+    finally:
+        shown.done()
+
+
+def _rereadable(path: Path) -> bool:
+    # A pipe or device cannot be read a second time: sort such input on disk from the start.
+    return path.is_file() or not path.exists()
+
+
+def _judge(
+    paths: list[Path],
+    rules: Sequence[Rule],
+    options: ScanOptions,
+    history: History | None,
+    enricher: Enricher | None,
+    progress: Progress,
+    *,
+    on_disk: bool,
+) -> ScanReport:
+    report = ScanReport(sorted_on_disk=on_disk)
     engine = Engine(rules, history=history, params=options.params, enricher=enricher)
     grouper = AlertGrouper(max_alerts=options.max_alerts)
-    # Chunks span file boundaries, so a small input is judged as one time-ordered batch.
-    events = itertools.chain.from_iterable(read_events(p, options, report) for p in paths)
-    while chunk := list(itertools.islice(events, CHUNK_EVENTS)):
-        for event in chunk:
-            report.by_kind[event.kind] = report.by_kind.get(event.kind, 0) + 1
-        report.events += len(chunk)
-        for matches, failures in engine.run(chunk):
+    every = max(1, options.chunk_events)
+    opened = 0
+
+    def show(events: int) -> None:
+        progress.update(events=events, skipped=report.skipped_count, alerts=opened)
+
+    # Every file feeds one stream, so events are ordered across file boundaries too.
+    read = _counted(
+        itertools.chain.from_iterable(read_events(p, options, report) for p in paths), report
+    )
+    ordered = (
+        sorted_on_disk(read, every, on_read=show) if on_disk else streamed(read, every)
+    )
+    judged = 0
+    try:
+        for event in ordered:
+            matches, failures = engine.evaluate(event)
             report.failures += failures
             for match in matches:
-                grouper.add(match)
+                if grouper.add(match) is not None:
+                    opened += 1
+            judged += 1
+            if judged % every == 0:
+                show(judged)
+    finally:
+        _close(ordered)
+    show(judged)
     report.alerts = sorted(grouper.alerts(), key=lambda a: (a.first_seen, a.rule_id, a.dedup_key))
     return report
+
+
+def _counted(events: Iterable[Event], report: ScanReport) -> Iterator[Event]:
+    """Count events as they are read (every event read is judged)."""
+    for event in events:
+        report.events += 1
+        report.by_kind[event.kind] = report.by_kind.get(event.kind, 0) + 1
+        yield event
+
+
+def _close(events: Iterator[Event]) -> None:
+    # Closes the open input file and the temporary file now, not when collected.
+    close: Callable[[], None] | None = getattr(events, "close", None)
+    if close is not None:
+        close()

@@ -18,10 +18,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detections.enrich import BusinessHours
 from detections.model import Severity
+from detections.params import ParamError
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
 from service.graph.feeds import DEFAULT_FEEDS, FEEDS
 from service.netutil import is_loopback_host
+from service.settings_cron import ncrontab_problem
+from service.settings_names import threshold_name, unknown_setting_problems
 from service.settings_parsing import (
     Reader,
     Secret,
@@ -29,12 +32,14 @@ from service.settings_parsing import (
     parse_days,
     parse_hours,
 )
+from service.settings_storage import StorageSettings, client_id_setting, storage_setting
 
 __all__ = [
     "DetectionSettings",
     "Secret",
     "Settings",
     "SettingsError",
+    "StorageSettings",
     "load_detection_settings",
     "load_settings",
     "load_storage_settings",
@@ -42,19 +47,11 @@ __all__ = [
 
 GraphAuth = Literal["managedidentity", "cli", "none"]
 _PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,39}$")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StorageSettings:
-    """A connection string (local, Azurite) or an account reached with an identity."""
-
-    setting: str  # the setting it came from, for messages
-    connection_string: Secret | None = None
-    account_name: str | None = None
-    client_id: str | None = None  # user-assigned identity; None: DefaultAzureCredential
-    table_service_uri: str | None = None
-    blob_service_uri: str | None = None
+# Ranges of the app's own numbers (the thresholds' ranges are on each rule's Param).
+MAX_ALERTS_RANGE = (1, 100_000)
+LOOKBACK_HOURS_RANGE = (0.0, 720.0)
+RUN_BUDGET_SECONDS_RANGE = (10.0, 3600.0)
+DELIVERY_RETRY_HOURS_RANGE = (1.0, 168.0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +94,7 @@ def load_settings(
     """Parse every setting; raise one ``SettingsError`` listing all problems."""
     read = Reader(os.environ if env is None else env)
     all_rules = tuple(rules) if rules is not None else load_rules()
-    storage = _storage(read, "RISKWATCH_STORAGE") or _storage(read, "AzureWebJobsStorage")
+    storage = _state_storage(read)
     if storage is None:
         read.problems.append(
             "RISKWATCH_STORAGE: missing (set it, RISKWATCH_STORAGE__accountName, or "
@@ -107,18 +104,19 @@ def load_settings(
                           default="https://graph.microsoft.com") or "https://graph.microsoft.com"
     settings = Settings(
         storage=storage or StorageSettings(setting="RISKWATCH_STORAGE"),
-        export_storage=_storage(read, "RISKWATCH_EXPORT_STORAGE"),
+        export_storage=storage_setting(read, "RISKWATCH_EXPORT_STORAGE"),
         table_prefix=_prefix(read),
         sinks=_sinks(read),
-        max_alerts_per_run=read.number("RISKWATCH_MAX_ALERTS_PER_RUN", 1000, int, 1, 100_000),
+        max_alerts_per_run=read.integer("RISKWATCH_MAX_ALERTS_PER_RUN", 1000, *MAX_ALERTS_RANGE),
         schedule=_schedule(read),
         graph_base_url=graph_base.rstrip("/"),
         graph_auth=_graph_auth(read, graph_base),
-        azure_client_id=read.raw("AZURE_CLIENT_ID"),
+        azure_client_id=client_id_setting(read, "AZURE_CLIENT_ID"),
         feeds=read.choices("RISKWATCH_FEEDS", DEFAULT_FEEDS, tuple(FEEDS)),
-        lookback=timedelta(hours=read.number("RISKWATCH_LOOKBACK_HOURS", 48.0, float, 0, 720)),
+        lookback=timedelta(hours=read.real("RISKWATCH_LOOKBACK_HOURS", 48.0,
+                                           *LOOKBACK_HOURS_RANGE)),
         run_budget=timedelta(
-            seconds=read.number("RISKWATCH_RUN_BUDGET_SECONDS", 480.0, float, 10, 3600)
+            seconds=read.real("RISKWATCH_RUN_BUDGET_SECONDS", 480.0, *RUN_BUDGET_SECONDS_RANGE)
         ),
         disabled_rules=_disabled(read, all_rules),
         rule_params=_rule_params(read, all_rules),
@@ -128,9 +126,10 @@ def load_settings(
             or "https://entra.microsoft.com"
         ).rstrip("/"),
         delivery_retry_budget=timedelta(
-            hours=read.number("RISKWATCH_DELIVERY_RETRY_HOURS", 24.0, float, 1, 168)
+            hours=read.real("RISKWATCH_DELIVERY_RETRY_HOURS", 24.0, *DELIVERY_RETRY_HOURS_RANGE)
         ),
     )
+    read.problems += unknown_setting_problems(read.env, all_rules)
     if read.problems:
         raise SettingsError(read.problems)
     return settings
@@ -156,6 +155,7 @@ def load_detection_settings(
         disabled_rules=_disabled(read, all_rules),
         business_hours=_business_hours(read),
     )
+    read.problems += unknown_setting_problems(read.env, all_rules)
     if read.problems:
         raise SettingsError(read.problems)
     return result
@@ -164,7 +164,7 @@ def load_detection_settings(
 def load_storage_settings(env: Mapping[str, str] | None = None) -> tuple[StorageSettings, str]:
     """The state account and table prefix only: what the Event Grid handlers need."""
     read = Reader(os.environ if env is None else env)
-    storage = _storage(read, "RISKWATCH_STORAGE") or _storage(read, "AzureWebJobsStorage")
+    storage = _state_storage(read)
     prefix = _prefix(read)
     if storage is None:
         read.problems.append("RISKWATCH_STORAGE: missing (set it, or AzureWebJobsStorage)")
@@ -173,31 +173,15 @@ def load_storage_settings(env: Mapping[str, str] | None = None) -> tuple[Storage
     return storage, prefix
 
 
+def _state_storage(read: Reader) -> StorageSettings | None:
+    """RISKWATCH_STORAGE, else the Functions host's own storage."""
+    return storage_setting(read, "RISKWATCH_STORAGE") or storage_setting(
+        read, "AzureWebJobsStorage"
+    )
+
+
 def _disabled(read: Reader, rules: Sequence[Rule]) -> frozenset[str]:
     return frozenset(read.choices("RISKWATCH_DISABLED_RULES", (), tuple(r.id for r in rules)))
-
-
-def _storage(read: Reader, base: str) -> StorageSettings | None:
-    connection = read.raw(base)
-    account = read.raw(f"{base}__accountName")
-    table_uri = read.url(f"{base}__tableServiceUri", secret=False)
-    blob_uri = read.url(f"{base}__blobServiceUri", secret=False)
-    credential = read.raw(f"{base}__credential")
-    if credential is not None and credential.lower() != "managedidentity":
-        read.problems.append(f"{base}__credential: only 'managedidentity' is supported")
-    if connection is not None:
-        if "AccountName=" not in connection and "UseDevelopmentStorage=true" not in connection:
-            read.problems.append(f"{base}: not a storage connection string (no AccountName=)")
-        return StorageSettings(setting=base, connection_string=Secret(connection))
-    if account is None and table_uri is None:
-        return None
-    return StorageSettings(
-        setting=base,
-        account_name=account,
-        client_id=read.raw(f"{base}__clientId"),
-        table_service_uri=table_uri,
-        blob_service_uri=blob_uri,
-    )
 
 
 def _prefix(read: Reader) -> str:
@@ -211,6 +195,7 @@ def _prefix(read: Reader) -> str:
 
 def _sinks(read: Reader) -> tuple[SinkSettings, ...]:
     sinks: list[SinkSettings] = []
+    hmac_key = read.raw("RISKWATCH_WEBHOOK_SECRET")  # read even unused: a bad reference shows
     names: tuple[Literal["webhook", "teams", "slack"], ...] = ("webhook", "teams", "slack")
     for name in names:
         setting = f"RISKWATCH_{name.upper()}"
@@ -219,13 +204,12 @@ def _sinks(read: Reader) -> tuple[SinkSettings, ...]:
         severity = read.severity(f"{setting}_MIN_SEVERITY", Severity.MEDIUM)
         if url is None:
             continue
-        hmac_key = read.raw("RISKWATCH_WEBHOOK_SECRET") if name == "webhook" else None
         sinks.append(
             SinkSettings(
                 name=name,
                 url=Secret(url),
                 min_severity=severity,
-                secret=Secret(hmac_key) if hmac_key else None,
+                secret=Secret(hmac_key) if hmac_key and name == "webhook" else None,
             )
         )
     return tuple(sinks)
@@ -233,12 +217,10 @@ def _sinks(read: Reader) -> tuple[SinkSettings, ...]:
 
 def _schedule(read: Reader) -> str:
     schedule = read.text("RISKWATCH_SCHEDULE", "0 */5 * * * *")
-    fields = schedule.split()
-    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
-        read.problems.append(
-            f"RISKWATCH_SCHEDULE: {schedule[:60]!r} is not a six-field NCRONTAB expression "
-            "(second minute hour day month day-of-week)"
-        )
+    why = ncrontab_problem(schedule)
+    if why:
+        read.problem("RISKWATCH_SCHEDULE",
+                     f"{schedule[:60]!r} is not a valid six-field NCRONTAB expression: {why}")
     return schedule
 
 
@@ -263,18 +245,16 @@ def _rule_params(read: Reader, rules: Sequence[Rule]) -> dict[str, dict[str, Par
     out: dict[str, dict[str, ParamValue]] = {}
     for rule in rules:
         for param in rule.params:
-            name = f"RISKWATCH_{rule.id}_{param.name}".upper()
-            if read.raw(name) is None:
+            name = threshold_name(rule, param.name)
+            text = read.raw(name)
+            if text is None:
                 continue
-            value: ParamValue
-            if isinstance(param.default, bool):
-                value = read.text(name, "").lower() in ("1", "true", "yes")
-            elif isinstance(param.default, int):
-                value = read.number(name, param.default, int, -(2**53), 2**53)
-            elif isinstance(param.default, float):
-                value = read.number(name, param.default, float, float("-inf"), float("inf"))
-            else:
-                value = read.text(name, param.default)
+            try:
+                value = param.parse(text)
+            except ParamError as exc:  # the default stays; the error stops the start
+                valid = param.range_text()
+                read.problem(name, str(exc) if valid in str(exc) else f"{exc} (valid: {valid})")
+                continue
             out.setdefault(rule.id, {})[param.name] = value
     return out
 
@@ -283,8 +263,8 @@ def _business_hours(read: Reader) -> BusinessHours:
     zone_name = read.text("RISKWATCH_BUSINESS_TIMEZONE", "UTC")
     try:
         zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        read.problems.append(f"RISKWATCH_BUSINESS_TIMEZONE: {zone_name[:60]!r} is not an IANA zone")
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a path too long, a folder
+        read.problem("RISKWATCH_BUSINESS_TIMEZONE", f"{zone_name[:60]!r} is not an IANA zone")
         zone = ZoneInfo("UTC")
     start, end = time(8), time(18)
     hours = read.text("RISKWATCH_BUSINESS_HOURS", "08:00-18:00")

@@ -5,18 +5,29 @@ Messages name the setting and never repeat a secret's value.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from detections.errors import RiskwatchError
 from detections.model import Severity
+from detections.params import ParamError, check_range, parse_float, parse_int
+from detections.registry import did_you_mean
 from service.netutil import is_loopback_host
 
 KEY_VAULT_REFERENCE = "@Microsoft.KeyVault("
-T = TypeVar("T")
+# A near miss of the reference syntax, or a bare secret URI: App Service resolves neither
+# and passes the text on, which would become a webhook URL or, worse, the HMAC key.
+_KEY_VAULT_LIKE = re.compile(r"@?\s*microsoft\s*\.\s*key\s*vault", re.IGNORECASE)
+_SECRET_URI = re.compile(
+    r"(^(secreturi|vaultname)\s*=)|(\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net|"
+    r"microsoftazure\.de)(:\d+)?/secrets/)",
+    re.IGNORECASE,
+)
+KEY_VAULT_FORM = "@Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>)"
 
 
 class SettingsError(RiskwatchError):
@@ -42,39 +53,76 @@ class Secret:
     __str__ = __repr__
 
 
+def key_vault_problem(value: str) -> str | None:
+    """Why ``value`` is an unresolved or mistyped Key Vault reference, or None."""
+    if value.startswith(KEY_VAULT_REFERENCE):
+        if not value.endswith(")"):
+            return "Key Vault reference without its closing ')': App Service left it unresolved"
+        return ("unresolved Key Vault reference (check the app identity's access to the secret "
+                "and the reference syntax)")
+    if _KEY_VAULT_LIKE.match(value):
+        return f"mistyped Key Vault reference, left unresolved (the form is {KEY_VAULT_FORM})"
+    if _SECRET_URI.search(value):
+        return f"a Key Vault secret's address, not its value (write it as {KEY_VAULT_FORM})"
+    return None
+
+
 @dataclass
 class Reader:
+    """Reads settings by name; every problem is collected once, each starting with the name."""
+
     env: Mapping[str, str]
     problems: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # every name asked for
+
+    def problem(self, name: str, text: str) -> None:
+        line = f"{name}: {text}"
+        if line not in self.problems:  # a setting read twice is reported once
+            self.problems.append(line)
 
     def raw(self, name: str) -> str | None:
+        """The stripped value; None when unset or empty. Whitespace only is a mistake."""
+        self.seen.add(name)
         value = self.env.get(name)
-        if value is None or not value.strip():
+        if value is None or value == "":
             return None
         value = value.strip()
-        if value.startswith(KEY_VAULT_REFERENCE):
-            self.problems.append(
-                f"{name}: unresolved Key Vault reference (check the app identity's access "
-                "to the secret and the reference syntax)"
-            )
+        if not value:
+            self.problem(name, "only whitespace: remove the setting or give it a value")
+            return None
+        why = key_vault_problem(value)
+        if why:
+            self.problem(name, why)
             return None
         return value
 
     def text(self, name: str, default: str) -> str:
         return self.raw(name) or default
 
-    def number(self, name: str, default: T, kind: type[T], low: float, high: float) -> T:
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
         value = self.raw(name)
         if value is None:
             return default
         try:
-            parsed = kind(value)  # type: ignore[call-arg]
-        except ValueError:
-            self.problems.append(f"{name}: {value[:40]!r} is not a {kind.__name__}")
+            number = parse_int(value)
+            check_range(number, low, high)
+        except ParamError as exc:
+            self.problem(name, str(exc))
             return default
-        if not low <= parsed <= high:  # type: ignore[operator]
-            self.problems.append(f"{name}: {parsed} is outside {low:g}-{high:g}")
-        return parsed
+        return number
+
+    def real(self, name: str, default: float, low: float, high: float) -> float:
+        """A finite number in range: ``nan`` and ``inf`` never reach a timedelta."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = parse_float(value)
+            check_range(number, low, high)
+        except ParamError as exc:
+            self.problem(name, str(exc))
+            return default
+        return number
 
     def severity(self, name: str, default: Severity) -> Severity:
         value = self.raw(name)
@@ -84,7 +132,7 @@ class Reader:
             return Severity.parse(value)
         except ValueError:
             names = ", ".join(s.value for s in Severity)
-            self.problems.append(f"{name}: {value[:40]!r} is not a severity ({names})")
+            self.problem(name, f"{value[:40]!r} is not a severity ({names})")
             return default
 
     def url(self, name: str, *, secret: bool, default: str | None = None) -> str | None:
@@ -92,19 +140,12 @@ class Reader:
         value = self.raw(name) or default
         if value is None:
             return None
-        shown = "the value" if secret else repr(value[:80])
-        try:
-            parts = urlsplit(value)
-            host = parts.hostname
-        except ValueError:
-            self.problems.append(f"{name}: {shown} is not a URL")
+        why = url_problem(value)
+        if why:
+            shown = "the value" if secret else repr(value[:80])
+            self.problem(name, f"{shown} {why}")
             return None
-        if parts.scheme == "https" and host:
-            return value
-        if parts.scheme == "http" and is_loopback_host(host):
-            return value
-        self.problems.append(f"{name}: {shown} must be an https URL (http only for loopback)")
-        return None
+        return value
 
     def choices(
         self, name: str, default: tuple[str, ...], allowed: tuple[str, ...]
@@ -115,10 +156,43 @@ class Reader:
         items = tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
         unknown = [i for i in items if i not in allowed]
         if unknown:
-            self.problems.append(f"{name}: unknown {unknown}; allowed: {', '.join(allowed)}")
+            shown = ", ".join(f"{i[:40]!r}{did_you_mean(i, allowed)}" for i in unknown[:5])
+            self.problem(name, f"unknown {shown}; allowed: {', '.join(allowed)}")
         if not items:
-            self.problems.append(f"{name}: empty list")
+            self.problem(name, "empty list")
         return tuple(i for i in items if i in allowed) or default
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an https URL (http on loopback) with a valid host and port."""
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "has a space or control character"
+    try:
+        parts = urlsplit(value)
+        host, port = parts.hostname, parts.port  # .port raises on :abc and :99999
+    except ValueError:
+        return "is not a URL (bad port or brackets)"
+    if port == 0:
+        return "has port 0"
+    if not host or not _valid_host(host):
+        return "has no valid host name"
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(host)):
+        return None
+    return "must be an https URL (http only for loopback)"
+
+
+def _valid_host(host: str) -> bool:
+    """A name the HTTP clients can encode (labels of 1-63 characters), or an IP literal."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return all(host.split(".")[:-1]) if host.endswith(".") else all(host.split("."))
 
 
 def parse_hours(text: str) -> tuple[time, time]:
@@ -126,6 +200,8 @@ def parse_hours(text: str) -> tuple[time, time]:
     if not sep:
         raise ValueError("expected HH:MM-HH:MM")
     first, last = time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    if first.tzinfo is not None or last.tzinfo is not None:
+        raise ValueError("no UTC offset here: RISKWATCH_BUSINESS_TIMEZONE gives the zone")
     if first >= last:
         raise ValueError("the start must be before the end")
     return first, last

@@ -7,7 +7,6 @@ and repeats nothing (event ids already seen never alert again).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,12 +14,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from detections.errors import InputError, Where
+from detections.errors import InputError
 from detections.model import Event
-from detections.normalize import Skip, decode, normalize_record
+from detections.normalize import Skip, decode, decode_json_line, normalize_record
 from service.export import Chunk
 from service.graph import FEEDS, FeedCursor, GraphClient, next_query_start
 from service.state.cursors import Cursor, CursorStore
+from service.textfiles import open_lines
 
 log = logging.getLogger("riskwatch.sources")
 
@@ -52,9 +52,7 @@ class SourceReport:
             log.warning("skipped %s: %s", skip.where, skip.reason)
 
 
-def normalized(
-    records: Iterable[dict[str, Any]], source: str, kind: Any, report: SourceReport
-) -> list[Event]:
+def normalized(records: Iterable[Any], source: str, kind: Any, report: SourceReport) -> list[Event]:
     events: list[Event] = []
     for index, record in enumerate(records, start=1):
         item = normalize_record(record, source=source, line=index, fmt="graph", kind=kind)
@@ -149,26 +147,19 @@ def export_handler(process: Process, report: SourceReport) -> Callable[[Chunk], 
     def handle(chunk: Chunk) -> None:
         events: list[Event] = []
         for line in chunk.lines:
-            item = _export_line(line.text, line.where)
-            if isinstance(item, Skip):
-                report.skip(item)
-            else:
-                events.append(item)
+            # The same line decoder as files: too deep, not UTF-8 or not JSON is one Skip.
+            source = f"{line.container}/{line.blob_name}"
+            for item in decode_json_line(source, line.number, line.text, fmt="diagnostic"):
+                if isinstance(item, Skip):
+                    report.skip(item)
+                else:
+                    events.append(item)
         report.count("export", len(events))
         process(events)
 
     return handle
 
 
-def _export_line(text: str, where: str) -> Event | Skip:
-    source, _, number = where.rpartition(":")
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return Skip(Where(source, int(number)), f"not JSON: {exc.msg}")
-    if not isinstance(record, dict):
-        return Skip(Where(source, int(number)), "not a JSON object")
-    return normalize_record(record, source=source, line=int(number), fmt="diagnostic")
 
 
 def read_files(paths: Iterable[Path], report: SourceReport) -> Iterator[list[Event]]:
@@ -176,8 +167,8 @@ def read_files(paths: Iterable[Path], report: SourceReport) -> Iterator[list[Eve
     batch: list[Event] = []
     for path in paths:
         try:
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                for item in decode(str(path), handle):
+            with open_lines(path) as lines:
+                for item in decode(str(path), lines):
                     if isinstance(item, Skip):
                         report.skip(item)
                         continue
@@ -186,7 +177,7 @@ def read_files(paths: Iterable[Path], report: SourceReport) -> Iterator[list[Eve
                     if len(batch) >= FILE_BATCH:
                         yield batch
                         batch = []
-        except (InputError, OSError, UnicodeDecodeError) as exc:
+        except (InputError, OSError) as exc:
             report.problems.append(str(exc))
     if batch:
         yield batch

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-
 from tests.graph_server import GraphServer, SimulatedClock
 from tools import azurite as azurite_tool
 

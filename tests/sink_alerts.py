@@ -11,8 +11,9 @@ from typing import Any
 
 from detections.alerts import Alert
 from detections.engine import Engine
-from detections.factories import risk_detection
+from detections.factories import risk_detection, sign_in
 from detections.model import Location
+from detections.rules.high_risk_signin_succeeded import RULE as HIGH_RISK_SUCCEEDED
 from detections.rules.signin_risk_detection import RULE
 
 HOSTILE = "<!channel> *bold* [click](https://evil.example) <https://evil|x> `code` @here <@U123>"
@@ -55,3 +56,26 @@ def hostile_alert(user_agent: str = HOSTILE, **overrides: Any) -> dict[str, Any]
         },
         **overrides,
     )
+
+
+# The hostile app name of issue 12: markdown emphasis, a Slack broadcast and a link.
+HOSTILE_APP = "Payroll *Update* <!here> [sign in](https://evil.example/p)"
+
+
+def critical_signin_alert(**sign_in_overrides: Any) -> dict[str, Any]:
+    """A real critical ``high_risk_signin_succeeded`` alert (risk score 80).
+
+    Its rule id has underscores and its severity line parentheses: our own text that
+    must read as it is. The app name is ``HOSTILE_APP`` unless overridden.
+    """
+    fields: dict[str, Any] = {
+        "risk_level_during_sign_in": "high",
+        "risk_state": "atRisk",
+        "risk_detail": "none",
+        "risk_event_types": ("anomalousToken",),
+        "app_display_name": HOSTILE_APP,
+        **sign_in_overrides,
+    }
+    matches, failures = Engine([HIGH_RISK_SUCCEEDED]).evaluate(sign_in(**fields))
+    assert not failures and len(matches) == 1
+    return Alert.open(matches[0]).to_dict()

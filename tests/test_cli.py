@@ -1,13 +1,24 @@
-"""``riskwatch scan`` and ``riskwatch rules`` as a user runs them."""
+"""``riskwatch`` as a user runs it: scan, rules, run, baseline; exit codes, help, pipes."""
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from detections.rules import risk_level_passthrough
+from service.cli import build_parser, main
+from tests.graph_server import GraphRecords
+from tests.receivers import Receiver, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
 
 REQUIRED_KEYS = {"rule_id", "severity", "title", "principal", "dedup_key", "first_seen",
                  "last_seen", "count", "event_ids", "mitre", "context"}
@@ -74,16 +85,16 @@ def test_a_broken_line_is_skipped_with_its_line_and_the_rest_still_runs(tmp_path
     assert "1 records skipped" in err
 
 
-def test_unreadable_input_exits_2_with_a_one_line_reason(tmp_path, capsys, peer_corpus):
+def test_unreadable_input_exits_3_with_a_one_line_reason(tmp_path, capsys, peer_corpus):
     published = peer_corpus / "msgraph_docs" / "signin-list.v1.0.example1-response.AS-PUBLISHED.txt"
     code, alerts, err = run(capsys, "scan", str(published))
-    assert code == 2 and alerts == []
+    assert code == 3 and alerts == []
     lines = err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"riskwatch: cannot read {published}:")
     missing = tmp_path / "nope.json"
     code, _, err = run(capsys, "scan", str(missing))
-    assert code == 2 and "nope.json" in err
+    assert code == 3 and "nope.json" in err
 
 
 def test_one_unreadable_file_among_good_ones_is_reported_not_fatal(tmp_path, capsys):
@@ -193,3 +204,122 @@ def test_without_a_baseline_a_new_deployment_stays_quiet(
     )])
     assert main(["run", "--once", "--input", str(abroad), "--now", "2026-11-02T09:05:00Z"]) == 0
     assert "alerts_raised=0" in capsys.readouterr().err
+
+
+def test_version_prints_the_package_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"riskwatch {metadata.version('riskwatch')}\n"
+
+
+def _commands(parser: argparse.ArgumentParser, path: str = "riskwatch"):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from _commands(child, f"{path} {name}")
+
+
+def test_every_argument_of_every_command_has_help_and_every_command_an_example():
+    commands = dict(_commands(build_parser()))
+    assert {"riskwatch scan", "riskwatch rules", "riskwatch run", "riskwatch baseline",
+            "riskwatch outbox list", "riskwatch outbox retry"} <= set(commands)
+    for path, parser in commands.items():
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, (path, action.dest)
+        if path != "riskwatch":
+            assert parser.epilog and f"example:\n  {path}" in parser.epilog, path
+            assert "3  no input could be read" in parser.epilog
+            assert f"{path} " in parser.format_help()  # the epilog is shown as written
+
+
+def test_scan_into_a_closed_pipe_exits_0_without_a_traceback():
+    """``riskwatch scan ... | head``: the reader went away; that is not an error."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "scan", str(ROOT / "samples" / "tenant")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the first alert is written: every write fails
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "Exception" not in err
+
+
+def test_a_rule_failure_makes_scan_exit_1(tmp_path, capsys, monkeypatch):
+    def boom(event, ctx):
+        raise ValueError("rule bug \x1b[2J")  # a terminal escape: shown, never obeyed
+
+    crashing = dataclasses.replace(risk_level_passthrough.RULE, id="crashing_rule", match=boom)
+    monkeypatch.setattr("service.cli.load_rules", lambda: [crashing])
+    path = write_lines(tmp_path / "s.jsonl", [graph_sign_in(1)])
+    code, alerts, err = run(capsys, "scan", str(path))
+    assert code == 1 and alerts == []
+    assert "rule crashing_rule failed on si-1" in err and "1 rule failures" in err
+    assert "\x1b" not in err and "rule bug \\x1b[2J" in err
+
+
+def test_invalid_settings_exit_2_with_the_setting_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RISKWATCH_BRUTE_FORCE_MIN_FAILURES", "not-a-number")
+    code, _, err = run(capsys, "scan", str(write_lines(tmp_path / "s.jsonl", [graph_sign_in(1)])))
+    assert code == 2
+    assert "RISKWATCH_BRUTE_FORCE_MIN_FAILURES" in err and "Traceback" not in err
+
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def _state_env(monkeypatch, storage_connection, table_prefix, **more: str) -> None:
+    monkeypatch.setenv("RISKWATCH_STORAGE", storage_connection)
+    monkeypatch.setenv("RISKWATCH_TABLE_PREFIX", table_prefix)
+    for name, value in more.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.azurite
+def test_run_once_exits_1_with_the_reason_when_a_feed_is_forbidden(
+    capsys, monkeypatch, storage_connection, table_prefix, graph_server, peer_corpus
+):
+    graph_server.data["/v1.0/identityProtection/riskDetections"] = [
+        GraphRecords(peer_corpus).risk_detection(1, NOW - timedelta(hours=1))]
+    graph_server.forbidden.add("/v1.0/auditLogs/signIns")
+    _state_env(monkeypatch, storage_connection, table_prefix,
+               RISKWATCH_GRAPH_BASE_URL=graph_server.base_url, RISKWATCH_GRAPH_AUTH="none",
+               RISKWATCH_FEEDS="riskDetections,signIns")
+    code, _, err = run(capsys, "run", "--once", "--now", NOW.isoformat())
+    assert code == 1
+    assert "riskDetections=1" in err  # the other feed still ran
+    assert "riskwatch: feed signIns disabled:" in err and "AuditLog.Read.All" in err
+
+
+@pytest.mark.azurite
+def test_run_once_exits_1_when_a_sink_fails_and_0_when_all_is_well(
+    tmp_path, capsys, monkeypatch, storage_connection, table_prefix
+):
+    risky = write_lines(tmp_path / "risky.jsonl", [
+        graph_sign_in(1, riskLevelDuringSignIn="high", riskState="atRisk")])
+    with Receiver(Reply(400, b"bad payload")) as rx:
+        _state_env(monkeypatch, storage_connection, table_prefix,
+                   RISKWATCH_WEBHOOK_URL=rx.url, RISKWATCH_WEBHOOK_MIN_SEVERITY="low")
+        code, _, err = run(capsys, "run", "--once", "--input", str(risky),
+                           "--now", "2026-11-02T09:05:00Z")
+        assert code == 1
+        assert "riskwatch: sink webhook: 0 to retry, 2 dead-lettered (last: HTTP 400" in err
+        assert rx.token not in err  # the URL is a secret
+        rx.default = Reply(200, b"")
+        quiet = write_lines(tmp_path / "quiet.jsonl", [graph_sign_in(7, id="calm")])
+        code, _, err = run(capsys, "run", "--once", "--input", str(quiet),
+                           "--now", "2026-11-02T09:10:00Z")
+    assert code == 0 and "riskwatch: " not in err.replace("riskwatch run:", "")
+
+
+@pytest.mark.azurite
+def test_run_once_with_no_readable_input_exits_3(
+    tmp_path, capsys, monkeypatch, storage_connection, table_prefix
+):
+    _state_env(monkeypatch, storage_connection, table_prefix)
+    code, _, err = run(capsys, "run", "--once", "--input", str(tmp_path / "missing.jsonl"))
+    assert code == 3 and "riskwatch: cannot read" in err and "missing.jsonl" in err

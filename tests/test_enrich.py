@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
@@ -80,7 +81,7 @@ def test_tier0_table_has_the_seed_roles() -> None:
 
 
 def test_bad_response_names_the_field() -> None:
-    with pytest.raises(InputError, match=r"roles.json:1: field 'value\[0\]'"):
+    with pytest.raises(InputError, match=r"roles.json:1: field 'value\[0\]\.principalId'"):
         parse_role_assignments([{"value": [{"roleDefinitionId": GLOBAL_ADMIN}]}], "roles.json")
     with pytest.raises(InputError, match="expected a list"):
         parse_role_assignments([{"value": "nope"}], "roles.json")
@@ -134,3 +135,74 @@ def test_location_confidence_in_context() -> None:
     assert high.finding.context["location_confidence"] == "high"
     assert low.finding.context["location_confidence"] == "low"
     assert high.finding.context["off_hours"]["weekday"] == "Mon"
+
+
+# --- the privileged lookup: object id first, UPN only for events without one ---
+
+# What Graph returns with RoleManagement.Read.Directory alone: the expansion of a principal
+# the app may not read comes back with limited properties, here without a UPN.
+LIMITED = {"value": [
+    {"id": "a1", "principalId": "U-Erin", "roleDefinitionId": GLOBAL_ADMIN, "directoryScopeId": "/",
+     "principal": {"@odata.type": "#microsoft.graph.user", "id": "u-erin"}},
+    {"id": "a2", "principalId": "sp-automation", "roleDefinitionId": EXCHANGE_ADMIN,
+     "directoryScopeId": "/",
+     "principal": {"@odata.type": "#microsoft.graph.servicePrincipal", "id": "sp-automation"}},
+]}
+
+
+def test_the_object_id_decides_when_the_event_carries_one() -> None:
+    """Another account that signs in with a renamed or reused admin UPN is not the admin."""
+    privileged = parse_role_assignments([RESPONSE])
+    assert privileged.roles_of("u-dan", "alice@contoso.com") == ()
+    assert privileged.roles_of("U-ALICE", "someone@contoso.com") == (
+        "Exchange Administrator", "Global Administrator",
+    )
+    enricher = Enricher(privileged)
+    impostor = _brute_force_match(enricher, user_id="u-dan",
+                                  user_principal_name="Alice@Contoso.com")
+    assert impostor.severity is Severity.MEDIUM and "privileged" not in impostor.finding.tags
+
+
+def test_a_holder_without_a_upn_in_the_expansion_is_found_by_id() -> None:
+    enricher = Enricher(parse_role_assignments([LIMITED]))
+    match = _brute_force_match(enricher, user_id="u-erin", user_principal_name="erin@contoso.com")
+    assert match.finding.context["privileged_roles"] == ["Global Administrator"]
+
+
+def test_the_upn_is_the_fallback_only_for_events_without_an_object_id() -> None:
+    privileged = parse_role_assignments([RESPONSE])
+    assert privileged.roles_of(None, " Alice@Contoso.com ") == (
+        "Exchange Administrator", "Global Administrator",
+    )
+    assert privileged.roles_of("", "alice@contoso.com") == (  # a blank id is no id
+        "Exchange Administrator", "Global Administrator",
+    )
+    enricher = Enricher(privileged)
+    no_id = _brute_force_match(enricher, user_id=None, user_principal_name="alice@contoso.com")
+    assert no_id.severity is Severity.HIGH
+    other_id = _brute_force_match(enricher, user_id="u-dan",
+                                  user_principal_name="alice@contoso.com")
+    assert other_id.severity is Severity.MEDIUM
+
+
+def test_spray_target_keys_are_ids_or_upns_never_both() -> None:
+    privileged = parse_role_assignments([RESPONSE])
+    assert privileged.roles_of_key("u-alice") == ("Exchange Administrator", "Global Administrator")
+    assert privileged.roles_of_key("alice@contoso.com") == privileged.roles_of_key("u-alice")
+    assert privileged.roles_of_key("u-dan") == ()
+    enricher = Enricher(privileged)
+    engine = Engine([password_spray.RULE], enricher=enricher)
+    events = [sign_in(id=f"s{i}", time=T0 + timedelta(seconds=i), success=False, error_code=50126,
+                      user_id=None, user_principal_name=f"user{i}@contoso.com" if i
+                      else "alice@contoso.com") for i in range(10)]
+    matches = [m for batch, _ in engine.run(events) for m in batch]
+    assert matches and matches[0].severity is Severity.HIGH
+
+
+def test_a_privileged_service_principal_is_found_by_its_own_id() -> None:
+    app_sign_in = sign_in(category="servicePrincipal", user_id=None, user_principal_name=None,
+                          service_principal_id="sp-automation", service_principal_name="automation")
+    plain = replace(_brute_force_match(Enricher()), event=app_sign_in)  # any rule's match
+    enriched = Enricher(parse_role_assignments([LIMITED]))(plain)
+    assert enriched.finding.context["privileged_roles"] == ["Exchange Administrator"]
+    assert enriched.severity is Severity.HIGH

@@ -8,7 +8,8 @@ import pytest
 
 from service.sinks.escape import (
     ZWSP,
-    card_text,
+    card_literal,
+    fit,
     flatten,
     slack_code,
     slack_entities,
@@ -17,7 +18,6 @@ from service.sinks.escape import (
 )
 from tests.sink_alerts import HOSTILE
 
-CARD_MARKUP = set("\\`*_~[]()<>&")
 HOSTILE_VALUES = [
     HOSTILE,
     "**bold** __under__ ~~strike~~",
@@ -30,31 +30,21 @@ HOSTILE_VALUES = [
 ]
 
 
-def unescaped_card_markup(text: str) -> set[str]:
-    """Markup characters not preceded by a backslash escape."""
-    without_escapes = re.sub(r"\\.", "", text)
-    return CARD_MARKUP & set(without_escapes)
-
-
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
-def test_card_text_escapes_every_markup_character(value: str) -> None:
-    escaped = card_text(value)
-    assert unescaped_card_markup(escaped) == set()
-    assert "\n" not in escaped and "\r" not in escaped
-    assert "://" not in escaped and "www." not in escaped.lower()
-    assert "{{" not in escaped
-    # Nothing is lost: removing the escapes gives back the flattened value.
-    assert re.sub(r"\\(.)", r"\1", escaped).replace(ZWSP, "") == flatten(value)
+def test_card_literal_keeps_the_value_as_typed(value: str) -> None:
+    literal = card_literal(value)
+    # A TextRun is never markdown: nothing is escaped, the value reads as it is.
+    assert literal.replace(ZWSP, "") == flatten(value)
+    assert "\\" not in literal or "\\" in value
+    assert "\n" not in literal and "\r" not in literal
+    assert "{{" not in literal  # the renderers expand {{DATE()}} even in a TextRun
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("1. first", "1\\. first"), ("- item", "\\- item"), ("# title", "\\# title"),
-     ("12) x", "12\\) x"), ("10.0.0.1", "10.0.0.1"), ("---", "\\---"),
-     ("-x", "-x")],
-)
-def test_card_text_escapes_block_markers_at_the_start(value: str, expected: str) -> None:
-    assert card_text(value) == expected
+def test_card_literal_of_the_issue_examples() -> None:
+    app = "Payroll *Update* <!here> [sign in](https://evil.example/p)"
+    assert card_literal(app) == app
+    assert card_literal("high_risk_signin_succeeded") == "high_risk_signin_succeeded"
+    assert card_literal("critical (risk score 80)") == "critical (risk score 80)"
 
 
 @pytest.mark.parametrize("value", HOSTILE_VALUES)
@@ -93,7 +83,31 @@ def test_flatten_drops_newlines_controls_and_bidi_overrides() -> None:
     assert flatten(None) == ""
 
 
+def test_flatten_replaces_lone_surrogates() -> None:
+    # A lone surrogate cannot be encoded as UTF-8: left in, the request body would fail.
+    assert flatten("a\ud800b\udfff") == "a\ufffdb\ufffd"
+    flatten("x\ud83d").encode("utf-8")
+
+
 def test_truncate_says_so() -> None:
     assert truncate("short", 10) == "short"
     cut = truncate("x" * 100, 30)
     assert len(cut) == 30 and cut.endswith("[truncated]")
+
+
+@pytest.mark.parametrize("value", ["&" * 500, "<>&" * 200, "a&" * 300, "@here " * 100])
+def test_fit_cuts_before_escaping_within_the_limit(value: str) -> None:
+    fitted = fit(value, 100, slack_text)
+    assert len(fitted) <= 100 and fitted.endswith("[truncated]")
+    assert re.findall(r"&(?!amp;|lt;|gt;)", fitted) == []  # no escape split in two
+    kept = fitted.removesuffix(" … [truncated]")
+    # The escape of a cut of the raw value, the longest that fits.
+    cuts = [n for n in range(len(value)) if slack_text(value[:n].rstrip()) == kept]
+    assert cuts and len(slack_text(value[: max(cuts) + 1] + " … [truncated]")) > 100
+
+
+def test_fit_returns_the_whole_value_when_it_fits_and_measures_with_size() -> None:
+    assert fit("a&b", 10, slack_entities) == "a&amp;b"
+    utf8 = fit("é" * 100, 50, str, size=lambda t: len(t.encode("utf-8")))
+    assert len(utf8.encode("utf-8")) <= 50 and utf8.startswith("éé")
+    assert fit("x" * 10, 3, str) == ""  # not even the marker fits

@@ -36,14 +36,16 @@ def test_every_agreed_feed_has_exactly_one_permission():
     assert {FEED_PERMISSIONS[f] for f in AGREED if "SignIns" in f or f == "signIns"} == {
         "AuditLog.Read.All"
     }
-    assert FEED_PERMISSIONS["directoryRoles"] == "Directory.Read.All"
+    # Least privileged for GET /roleManagement/directory/roleAssignments (Graph docs).
+    assert FEED_PERMISSIONS["directoryRoles"] == "RoleManagement.Read.Directory"
+    assert "Directory.Read.All" not in FEED_PERMISSIONS.values()
 
 
 def test_default_feeds_and_their_permissions():
     assert parse_feed_names(None) == DEFAULT_FEEDS == parse_feed_names("  ")
     assert required_permissions(DEFAULT_FEEDS) == {
         "IdentityRiskEvent.Read.All", "IdentityRiskyUser.Read.All", "AuditLog.Read.All",
-        "Directory.Read.All",
+        "RoleManagement.Read.Directory",
     }
 
 

@@ -49,7 +49,7 @@ def test_default_deployment_grants_exactly_the_default_feeds_needs(
         "IdentityRiskEvent.Read.All",
         "IdentityRiskyUser.Read.All",
         "AuditLog.Read.All",
-        "Directory.Read.All",
+        "RoleManagement.Read.Directory",  # least privileged for roleAssignments
     }
 
 
@@ -65,16 +65,17 @@ def test_write_permissions_only_behind_an_off_by_default_parameter(
     write = graph["variables"]["remediationPermissions"]["value"]
     assert write and all("ReadWrite" in p or ".Revoke" in p for p in write)
     reads = graph["variables"]["feedPermissions"]["value"].values()
-    assert all(p.endswith(".Read.All") for p in reads)
+    assert all(".Read." in p and "Write" not in p for p in reads)
+    assert "Directory.Read.All" not in reads  # reads every user, group and device
     union = repr(graph["variables"]["permissions"]["value"])
     assert "'condition': 'enableRemediation'" in union
 
 
-def test_app_and_graph_module_get_the_same_feeds(main: dict[str, Any]) -> None:
+def test_app_and_graph_grant_get_the_same_feeds(main: dict[str, Any]) -> None:
+    """The postprovision hook grants for RISKWATCH_GRAPH_FEEDS, the output of the app's feeds."""
     app = main["modules"]["functionApp"]["config"]["params"]
-    grants = main["modules"]["graphPermissions"]["config"]["config"]["params"]
-    assert app["feeds"] == grants["feeds"] == "feeds"
-    assert grants["enableRemediation"] == "enableRemediation"
+    assert app["feeds"] == main["outputs"]["RISKWATCH_GRAPH_FEEDS"]["value"] == "feeds"
+    assert main["outputs"]["RISKWATCH_GRAPH_REMEDIATION"]["value"] == "enableRemediation"
 
 
 def test_graph_module_uses_the_alias_form(graph: dict[str, Any]) -> None:

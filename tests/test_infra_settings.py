@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from service.settings_names import DEPLOYMENT_SETTINGS, TOOLING_SETTINGS
 from tools.check_infra import parse_bicep
 
+KNOWN_NOT_READ = set(DEPLOYMENT_SETTINGS) | set(TOOLING_SETTINGS)
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_APP = ROOT / "infra" / "modules" / "functionapp.bicep"
 MAIN = ROOT / "infra" / "main.bicep"
@@ -47,6 +49,14 @@ NOT_SET_IN_BICEP = {
     "AzureWebJobsStorage": "host connection string; Azure uses the identity form",
     "AzureWebJobsStorage__tableServiceUri": "optional; the account name is enough",
     "AzureWebJobsStorage__blobServiceUri": "optional; the account name is enough",
+    "RISKWATCH_DELIVERY_RETRY_HOURS": "optional; the default (24 h) is what a deployment wants",
+}
+
+
+PLACEHOLDERS = {
+    "storageAccountName": "stplaceholder",
+    "exportStorageAccountName": "stexportplaceholder",
+    "identityClientId": "00000000-0000-0000-0000-000000000000",
 }
 
 
@@ -70,7 +80,9 @@ def code_settings() -> set[str]:
                 if SUFFIX.fullmatch(node.value):
                     suffixes.add(node.value)
     bases = {n for n in names if n.endswith("STORAGE") or n == "AzureWebJobsStorage"}
-    return names | {base + suffix for base in bases for suffix in suffixes}
+    # service/settings_names.py lists the names azd and the tooling use so that they are not
+    # taken for misspellings; the app knows them but does not read them.
+    return (names | {base + suffix for base in bases for suffix in suffixes}) - KNOWN_NOT_READ
 
 
 def _settings_vars(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -124,7 +136,9 @@ def _resolve(value: Any, app_params: dict[str, Any], main: dict[str, Any]) -> An
         passed = main["modules"]["functionApp"]["config"]["params"].get(value)
         if isinstance(passed, str) and passed in main["parameters"]:
             return main["parameters"][passed]["default"]
-        return f"placeholder-{value}"  # a module output only known in Azure
+        # A module output only known in Azure: a value of the right shape (account names
+        # and client ids are checked by the settings).
+        return PLACEHOLDERS.get(value, f"placeholder-{value}")
     return value
 
 

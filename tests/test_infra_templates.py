@@ -160,7 +160,7 @@ def test_azure_yaml_deploys_the_root_and_runs_the_postdeploy_template() -> None:
     text = (ROOT / "azure.yaml").read_text()
     assert re.search(r"^\s+project: \.$", text, re.M)
     assert "host: function" in text and "language: python" in text
-    for script in re.findall(r"run: \./(\S+)", text):
+    for script in re.findall(r"run: \./(\S+postdeploy\.\w+)", text):
         body = (ROOT / script).read_text()
         assert "infra/postdeploy/eventgrid-subscription.bicep" in body, script
         assert "RISKWATCH_EXPORT_ENABLED" in body, script

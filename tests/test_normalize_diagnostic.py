@@ -131,3 +131,15 @@ def test_records_envelope_is_decoded_line_by_line_and_as_a_document() -> None:
     assert [type(e) for e in one_line] == [SignIn, RiskDetection, SignIn, RiskDetection]
     pretty = list(decode("PT1H.json", json.dumps(envelope, indent=1).splitlines(keepends=True)))
     assert [type(e) for e in pretty] == [SignIn, RiskDetection]
+
+
+@pytest.mark.parametrize("spelling", [str.capitalize, str.upper])
+def test_capitalised_top_level_keys_are_detected_by_auto(spelling: Any) -> None:
+    # Some exporters write Time, Category, Properties (and TenantId, a Log Analytics
+    # column name too): --format auto must read them as --format diagnostic does.
+    rec = {spelling(k) if k != "tenantId" else "TenantId": v for k, v in export_record().items()}
+    line = json.dumps(rec) + "\n"
+    (auto,) = list(decode("caps.jsonl", [line]))
+    (forced,) = list(decode("caps.jsonl", [line], fmt="diagnostic"))
+    assert isinstance(auto, SignIn) and auto == forced
+    assert auto.id == "si-1" and auto.category == "interactiveUser" and auto.tenant_id == "t-1"

@@ -182,3 +182,38 @@ def test_query_api_tables_response() -> None:
     }
     (event,) = list(decode("query.json", [json.dumps(doc)]))
     assert isinstance(event, SignIn) and event.id == "si-1"
+
+
+def test_csv_portal_time_with_a_comma_is_read() -> None:
+    # The Log Analytics portal writes TimeGenerated [UTC] as "5/25/2023, 4:32:49.469 AM".
+    row = signin_row(TimeGenerated="5/25/2023, 4:32:49.469 AM", CreatedDateTime="")
+    (event,) = list(decode("portal.csv", to_csv([row])))
+    assert isinstance(event, SignIn)
+    assert event.time == datetime(2023, 5, 25, 4, 32, 49, 469000, tzinfo=UTC)
+    afternoon = signin_row(TimeGenerated="5/25/2023, 4:32:49.469 PM", CreatedDateTime="")
+    (later,) = list(decode("portal.csv", to_csv([afternoon])))
+    assert isinstance(later, SignIn) and later.time.hour == 16
+
+
+def test_query_api_shape_problems_name_their_path_and_keep_the_good_rows() -> None:
+    good = signin_row()
+    columns = [{"name": c} for c in good]
+    values = [json.dumps(v) if isinstance(v, dict) else v for v in good.values()]
+    response = {"tables": [
+        {"name": "PrimaryResult", "columns": columns,
+         "rows": [values, values[:-1], "not a row", [*values[:3], "si-2", *values[4:]]]},
+        {"name": "Broken", "columns": columns, "rows": {"a": 1}},
+        7,
+    ]}  # fmt: skip
+    events = list(decode("query.json", [json.dumps(response)]))
+    assert [e.id for e in events if isinstance(e, SignIn)] == ["si-1", "si-2"]
+    skips = {e.where.field: e.reason for e in events if isinstance(e, Skip)}
+    short = f"row has {len(values) - 1} values, the table has {len(values)} columns"
+    assert skips == {
+        "tables[0].rows[1]": short,
+        "tables[0].rows[2]": "expected a list, got text",
+        "tables[1].rows": "expected a list, got an object",
+        "tables[2]": "expected a table object, got a number",
+    }
+    (not_a_list,) = list(decode("query.json", ['{"tables": {"name": "x"}}']))
+    assert isinstance(not_a_list, Skip) and not_a_list.where.field == "tables"

@@ -93,7 +93,8 @@ def test_retries_give_up_into_dead_letter(tables):
 
     with receiver() as rx:
         rx.status = 500
-        policy = RetryPolicy(base=timedelta(seconds=1), cap=timedelta(seconds=1), max_attempts=3)
+        policy = RetryPolicy(base=timedelta(seconds=1), cap=timedelta(seconds=1),
+                             budget=timedelta(minutes=2))
         pipe = Pipeline(
             tables, [LoopbackSink("webhook", rx.url)], rules=[RULE], retry_policy=policy
         )
@@ -104,7 +105,8 @@ def test_retries_give_up_into_dead_letter(tables):
     row = pipe.outbox.all_rows()[0]
     assert last.dead_lettered == 1
     assert (row["webhook_status"], row["webhook_attempts"]) == (DEAD, 3)
-    assert row["webhook_reason"] == "gave up after 3 attempts: HTTP 500"
+    assert row["webhook_reason"] == (
+        "gave up after 2 min of retries (3 runs, 3 attempts): HTTP 500")
 
 
 def test_oversized_context_is_truncated_and_says_so(tables):

@@ -147,7 +147,8 @@ def test_storage_clients_follow_the_settings():
     from service.storage import credential, table_endpoint, table_service
 
     identity = load_settings(
-        {"RISKWATCH_STORAGE__accountName": "stdemo", "RISKWATCH_STORAGE__clientId": "cid"},
+        {"RISKWATCH_STORAGE__accountName": "stdemo",
+         "RISKWATCH_STORAGE__clientId": "11111111-2222-3333-4444-555555555555"},
         rules=[RULE],
     ).storage
     assert table_endpoint(identity) == "https://stdemo.table.core.windows.net"

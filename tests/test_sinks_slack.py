@@ -1,7 +1,8 @@
-"""The Slack incoming-webhook sink: Block Kit + text, "ok" body, permanent errors, escaping."""
+"""The Slack incoming-webhook sink: Block Kit + text, "ok" body, errors, escaping, limits."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from service.sinks.base import DeliveryStatus
 from service.sinks.http import Poster, RetryPolicy
 from service.sinks.slack import SlackSink
 from tests.receivers import Receiver, Reply
-from tests.sink_alerts import hostile_alert, sink_alert
+from tests.sink_alerts import HOSTILE, critical_signin_alert, hostile_alert, sink_alert
+from tests.sink_checks import slack_violations
 
 
 class Sleeps(list[float]):
@@ -118,3 +120,70 @@ def test_min_severity_filters(rx: Receiver) -> None:
     assert slack.send(sink_alert(severity="low")).attempts == 0
     assert slack.send(sink_alert(severity="high")).status is DeliveryStatus.DELIVERED
     assert len(rx.requests) == 1
+
+
+def field_texts(message: dict[str, Any]) -> list[str]:
+    return [f["text"] for b in message["blocks"] for f in b.get("fields") or ()]
+
+
+def test_hostile_2100_character_value_stays_within_the_field_limit(rx: Receiver) -> None:
+    """Issue 12: cut before escaping, ``<>&`` * 700 became an 8,202-character field."""
+    hostile = "<>&" * 700
+    outcome = sink(rx.url).send(sink_alert(context={"app_display_name": hostile}))
+    assert outcome.status is DeliveryStatus.DELIVERED
+    message = rx.requests[0].json()
+    (field,) = [t for t in field_texts(message) if t.startswith("*Application*")]
+    assert len(field) <= 2000
+    assert field.startswith("*Application*\n`&lt;&gt;&amp;&lt;&gt;&amp;")
+    assert field.endswith(" … [truncated]`")
+    assert slack_violations(message) == []
+
+
+@pytest.mark.parametrize("value", ["&" * 2100, "<" * 2100, "a" * 1980 + "&" * 50, "x&" * 1100])
+def test_a_cut_never_splits_an_escape(rx: Receiver, value: str) -> None:
+    sink(rx.url).send(sink_alert(context={"user_agent": value}))
+    (field,) = [t for t in field_texts(rx.requests[0].json()) if t.startswith("*User agent*")]
+    assert len(field) <= 2000
+    # Every & starts a whole entity: the cut fell between escapes, never inside one.
+    assert re.findall(r"&(?!amp;|lt;|gt;)", field) == []
+    assert field.endswith(" … [truncated]`")
+
+
+@pytest.mark.parametrize(
+    "alert",
+    [sink_alert(), hostile_alert(), critical_signin_alert(),
+     sink_alert(title="&" * 5000, principal="<" * 5000, context={"user_agent": "<" * 100_000}),
+     sink_alert(context={f"extra_{i}": "<&>" * 3000 for i in range(20)},
+                investigation=["step <&> " * 200] * 60),
+     sink_alert(principal="\ud800 lone surrogate", context={"city": "\udfff"})],
+    ids=["plain", "hostile", "critical", "huge", "many-long-fields", "surrogates"],
+)
+def test_every_message_passes_slack_sdk_and_the_documented_limits(
+    rx: Receiver, alert: dict[str, Any]
+) -> None:
+    outcome = sink(rx.url).send(alert)
+    assert outcome.status is DeliveryStatus.DELIVERED
+    assert slack_violations(rx.requests[0].json()) == []
+
+
+def test_long_investigation_keeps_whole_steps_and_says_how_many_are_left(rx: Receiver) -> None:
+    sink(rx.url).send(sink_alert(investigation=[f"step {n} " + "z" * 390 for n in range(1, 21)]))
+    blocks = rx.requests[0].json()["blocks"]
+    (section,) = [b for b in blocks if b["type"] == "section" and "text" in b]
+    text = section["text"]["text"]
+    assert len(text) <= 3000 and text.startswith("*Investigation*\n1. step 1 ")
+    assert re.search(r"\n… \d+ more steps \[truncated\]$", text)
+
+
+def test_message_over_a_limit_is_replaced_by_a_minimal_one(
+    rx: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An absurd portal URL makes the links context break its 3,000 limit.
+    portal = "https://entra.example.test/" + "p" * 4000
+    outcome = sink(rx.url, portal_url=portal).send(hostile_alert())
+    assert outcome.status is DeliveryStatus.DELIVERED
+    message = rx.requests[0].json()
+    assert slack_violations(message) == []
+    assert "could not be shown in full" in json.dumps(message)
+    assert "over Block Kit limits" in caplog.text and "blocks[" in caplog.text
+    assert HOSTILE not in caplog.text and portal not in caplog.text

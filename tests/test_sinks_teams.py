@@ -1,8 +1,8 @@
-"""The Teams Workflows sink: Adaptive Card shape, escaping, the 20 KB cap, 202 = accepted."""
+"""The Teams Workflows sink: Adaptive Card shape and schema, literal text, the 20 KB cap, 202."""
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,9 +11,11 @@ import pytest
 from detections.model import Severity
 from service.sinks.base import DeliveryStatus
 from service.sinks.http import Poster, RetryPolicy
-from service.sinks.teams import MAX_CARD_BYTES, TeamsSink
+from service.sinks.render import view
+from service.sinks.teams import MAX_CARD_BYTES, TeamsSink, build_card
 from tests.receivers import Receiver, Reply
-from tests.sink_alerts import HOSTILE, hostile_alert, sink_alert
+from tests.sink_alerts import HOSTILE, HOSTILE_APP, critical_signin_alert, hostile_alert, sink_alert
+from tests.sink_checks import card_texts, card_violations
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def card_of(rx: Receiver) -> dict[str, Any]:
 
 
 def texts(node: Any) -> list[str]:
-    """Every rendered string in the card (TextBlock text, fact titles and values)."""
+    """Every rendered string in the card (texts, titles, values)."""
     if isinstance(node, dict):
         keys = {"text", "title", "value"}
         found = [v for k, v in node.items() if k in keys and isinstance(v, str)]
@@ -63,16 +65,63 @@ def test_202_is_delivered_and_the_card_carries_the_facts(rx: Receiver) -> None:
     assert "https://entra.example.test" + blade in urls
 
 
-def test_hostile_values_render_as_escaped_text(rx: Receiver) -> None:
+def test_hostile_values_are_literal_text_runs_never_markdown(rx: Receiver) -> None:
     sink(rx.url).send(hostile_alert())
-    rendered = texts(card_of(rx)["body"])
-    joined = "\n".join(rendered)
-    assert HOSTILE not in joined
-    # Every <, >, [, ], ` and the hostile * are backslash-escaped; bare URLs are broken.
-    assert re.search(r"(?<!\\)[<>\[\]`]", joined) is None
-    assert re.search(r"(?<!\\)\*bold", joined) is None
-    assert "https://evil" not in joined and "<!channel>" not in joined
-    assert "\\<!channel\\>" in joined and "\\*bold\\*" in joined
+    card = card_of(rx)
+    runs = card_texts(card["body"], frozenset({"TextRun"}))
+    markdown = "\n".join(card_texts(card["body"], frozenset({"TextBlock"})))
+    # Shown exactly as received, in TextRuns (no markdown), with no escapes to read.
+    assert f"Sign-in risk for {HOSTILE}" in runs and HOSTILE in runs
+    assert "evil" not in markdown and "channel" not in markdown and "@here" not in markdown
+    assert not [t for t in texts(card["body"]) if "\\" in t]
+    # FactSet values are markdown in Teams; the card has none.
+    assert "FactSet" not in json.dumps(card)
+
+
+def test_our_own_text_reads_without_backslash_escapes(rx: Receiver) -> None:
+    """Issue 12: the renderer showed ``high\\_risk\\_signin\\_succeeded`` and
+    ``critical \\(risk score 80\\)``, and the hostile app name full of backslashes."""
+    sink(rx.url).send(critical_signin_alert())
+    card = card_of(rx)
+    runs = card_texts(card["body"], frozenset({"TextRun"}))
+    assert "high_risk_signin_succeeded" in runs
+    assert "critical (risk score 80)" in runs
+    assert HOSTILE_APP in runs
+    assert [t for t in texts(card["body"]) if "\\" in t] == []
+
+
+@pytest.mark.parametrize(
+    "alert",
+    [sink_alert(), hostile_alert(), critical_signin_alert(),
+     hostile_alert(user_agent="Mozilla/5.0 " + "A" * 200_000),
+     sink_alert(context={f"extra_{i}": "x" * 5000 for i in range(8)},
+                investigation=["step " + "y" * 3000] * 30, title="t" * 10_000),
+     sink_alert(principal="\ud800\udfff lone surrogates", context={"city": "\udc00"})],
+    ids=["plain", "hostile", "critical", "huge-user-agent", "many-long-fields", "surrogates"],
+)
+def test_cards_validate_against_the_adaptive_card_schema(
+    rx: Receiver, alert: dict[str, Any]
+) -> None:
+    outcome = sink(rx.url).send(alert)
+    assert outcome.status is DeliveryStatus.DELIVERED
+    assert len(rx.requests[0].body) <= MAX_CARD_BYTES
+    assert card_violations(card_of(rx)) == []
+
+
+def test_multibyte_values_are_capped_in_utf8_bytes(rx: Receiver) -> None:
+    # 4 bytes per character: a cap counted in characters would let 80 KB through.
+    emoji = "\U0001f600" * 20_000
+    sink(rx.url).send(sink_alert(title=emoji, context={"city": emoji, "user_agent": emoji}))
+    body = rx.requests[0].body
+    assert len(body) <= MAX_CARD_BYTES
+    assert "\U0001f600" * 100 in body.decode("utf-8")
+
+
+def test_schema_check_can_fail() -> None:
+    """The schema check rejects what Teams would: a TextRun with a TextBlock property."""
+    card = build_card(view(sink_alert()))
+    card["body"][0]["inlines"][0]["wrap"] = True
+    assert card_violations(card) != []
 
 
 def test_huge_user_agent_is_truncated_under_20_kb(rx: Receiver) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from detections.factories import T0
 from detections.model import Severity
-from service.state.outbox import DELIVERED, PENDING, SKIPPED, Outbox
+from service.state.outbox import DEAD, DELIVERED, NEVER, PENDING, SKIPPED, Outbox
 from tests.support_sinks import LoopbackSink, make_tables
 
 pytestmark = pytest.mark.azurite
@@ -51,3 +51,28 @@ def test_recording_the_last_pending_sink_finishes_the_row(outbox):
 def test_sink_names_must_be_safe_property_names(storage_connection, table_prefix):
     with pytest.raises(ValueError, match="lowercase"):
         Outbox(make_tables(storage_connection, table_prefix), [LoopbackSink("My-Sink", "x")])
+
+
+def test_a_notice_about_a_sink_is_never_queued_for_that_sink(outbox):
+    outbox.write("rule_a", "alert1", "{}", Severity.CRITICAL, T0, exclude={"teams"})
+    row = outbox.get("rule_a", "alert1")
+    assert (row["teams_status"], row["slack_status"]) == (SKIPPED, PENDING)
+    assert row["teams_reason"] == "a notice about this sink"
+
+
+def test_requeue_turns_only_a_dead_letter_back_to_pending_with_a_fresh_budget(outbox):
+    outbox.write("rule_a", "alert1", "{}", Severity.CRITICAL, T0)
+    later = T0 + timedelta(hours=30)
+    assert not outbox.requeue("rule_a", "alert1", "teams", later)  # pending, not dead
+    outbox.record("rule_a", "alert1", "teams", {"status": DEAD, "reason": "HTTP 410",
+                                                "first": T0, "failures": 3}, T0)
+    outbox.record("rule_a", "alert1", "slack", {"status": DELIVERED}, T0)
+    assert [r["RowKey"] for r in outbox.dead()] == ["alert1"]
+    assert not outbox.requeue("rule_a", "alert1", "slack", later)  # delivered stays delivered
+    assert outbox.requeue("rule_a", "alert1", "teams", later)
+    row = outbox.get("rule_a", "alert1")
+    assert (row["teams_status"], row["teams_failures"], row["teams_first"]) == (PENDING, 0, NEVER)
+    assert row["teams_next"] == later and row["teams_reason"] == "replayed; was: HTTP 410"
+    assert (row["slack_status"], row["done"]) == (DELIVERED, False)
+    assert [r["PartitionKey"] for r in outbox.find("alert1")] == ["rule_a"]
+    assert list(outbox.dead()) == []

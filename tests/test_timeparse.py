@@ -49,3 +49,31 @@ def test_bad_text_raises_value_error_with_the_text(bad: str) -> None:
 def test_non_string_is_rejected() -> None:
     with pytest.raises(ValueError, match="int"):
         parse_time(1700000000)
+
+
+def test_the_portal_csv_comma_after_the_year() -> None:
+    assert parse_time("5/25/2023, 4:32:49.469 AM") == datetime(
+        2023, 5, 25, 4, 32, 49, 469000, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "extreme",
+    [
+        "9999-12-31T23:00:00-05:00",  # past datetime.max once in UTC: OverflowError before
+        "0001-01-01T01:00:00+05:00",  # before datetime.min in UTC
+        "9999-12-31T23:59:59Z",  # valid, but any window arithmetic overflows
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2200-01-01T00:00:00Z",
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+    ],
+)
+def test_times_outside_1970_to_2200_are_refused_with_a_value_error(extreme: object) -> None:
+    with pytest.raises(ValueError, match="outside the accepted range"):
+        parse_time(extreme)
+
+
+def test_the_edges_of_the_range() -> None:
+    assert parse_time("1970-01-01T00:00:00Z") == datetime(1970, 1, 1, tzinfo=UTC)
+    assert parse_time("2199-12-31T23:59:59+00:00").year == 2199

@@ -9,6 +9,9 @@ because checkov pins pycep-parser 0.5.1 while the structural checks need >= 0.7.
   failed check, or inline skip without a reason fails this script.
 - pycep-parser >= 0.7.1 (imported here, from the interpreter running this script) parses
   EVERY .bicep file, the Graph module included.
+- Every path azure.yaml and the files under infra/ name (modules, hook scripts, templates,
+  docs such as infra/README-deploy.md) must exist.
+- shellcheck, when installed (Debian package ``shellcheck``), checks the azd hook scripts.
 
 Usage: python tools/check_infra.py --checkov .venv-infra/bin/checkov [--infra infra]
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import shutil
 import subprocess
 import sys
 from importlib.metadata import version
@@ -26,6 +31,14 @@ from typing import Any
 # Folders checkov's pycep-parser 0.5.1 cannot parse (Graph extension); pycep 0.7.1 covers them.
 CHECKOV_EXCLUDED = ("graph",)
 MIN_PYCEP = (0, 7, 1)
+
+# A repository path named in text: infra/..., ./infra/..., tools/... (globs allowed).
+REPO_PATH = re.compile(
+    r"(?<![\w/.<-])(?:\./)?((?:infra|tools|tests|service|detections)/[\w./*-]*[\w*])"
+)
+# A Bicep module reference, relative to the file that makes it.
+MODULE_PATH = re.compile(r"^\s*module\s+\w+\s+'([^']+\.bicep)'", re.M)
+REFERRING = ("*.bicep", "*.sh", "*.ps1", "*.json", "*.md")
 
 
 def parse_bicep(path: Path) -> dict[str, Any]:
@@ -101,6 +114,55 @@ def pycep_problems(files: list[Path]) -> list[str]:
     return problems
 
 
+def referring_files(infra: Path) -> list[Path]:
+    """azure.yaml beside infra/ (when there is one) and every text file under infra/."""
+    azure_yaml = infra.parent / "azure.yaml"
+    found = {path for pattern in REFERRING for path in infra.rglob(pattern)}
+    return ([azure_yaml] if azure_yaml.is_file() else []) + sorted(found)
+
+
+def missing_references(infra: Path) -> list[str]:
+    """Each path a file names that does not exist, as ``file:line: path``."""
+    root = infra.resolve().parent
+    problems: list[str] = []
+    for path in referring_files(infra):
+        text = path.read_text(encoding="utf-8")
+        refs = [(m.start(), root, m.group(1)) for m in REPO_PATH.finditer(text)]
+        here = path.resolve().parent
+        refs += [(m.start(1), here, m.group(1)) for m in MODULE_PATH.finditer(text)]
+        if path.name == "azure.yaml":  # infra.path + infra.module: the template azd deploys
+            module = re.search(r"^\s+module:\s*(\S+)", text, re.M)
+            folder = re.search(r"^\s+path:\s*(\S+)", text, re.M)
+            if module and folder:
+                template = f"{folder.group(1)}/{module.group(1)}"
+                for suffix in (".bicep", ".parameters.json"):
+                    refs.append((module.start(1), root, template + suffix))
+        for offset, base, ref in refs:
+            exists = any(base.glob(ref)) if "*" in ref else (base / ref).exists()
+            if not exists:
+                line = text.count("\n", 0, offset) + 1
+                problems.append(f"{path}:{line}: names {ref}, which does not exist")
+    return problems
+
+
+def shellcheck_problems(infra: Path) -> tuple[list[str], str]:
+    """shellcheck on the POSIX hook scripts: (problems, status for the summary line)."""
+    scripts = sorted(infra.rglob("*.sh"))
+    shellcheck = shutil.which("shellcheck")
+    if not scripts:
+        return [], "no shell scripts"
+    if shellcheck is None:
+        return [], "shellcheck not installed (apt-get install shellcheck), hooks not linted"
+    proc = subprocess.run(  # noqa: S603 - our own scripts, a fixed tool
+        [shellcheck, "-s", "sh", "-f", "gcc", *map(str, scripts)],
+        capture_output=True, text=True, check=False,
+    )
+    problems = [f"shellcheck: {line}" for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode and not problems:
+        problems.append(f"shellcheck exited {proc.returncode}: {proc.stderr.strip()[:500]}")
+    return problems, f"shellcheck: {len(scripts)} hook scripts"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--checkov", required=True, help="checkov executable (.venv-infra)")
@@ -112,13 +174,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check_infra: no .bicep files under {infra}", file=sys.stderr)
         return 1
     report = run_checkov(opts.checkov, infra)
-    problems = checkov_problems(report) + pycep_problems(files)
+    shell_problems, shell_status = shellcheck_problems(infra)
+    missing = missing_references(infra)
+    problems = checkov_problems(report) + pycep_problems(files) + missing + shell_problems
     summary = report["summary"]
     print(
         f"check_infra: checkov {summary.get('checkov_version', '?')}: "
         f"{summary['passed']} passed, {summary['failed']} failed, "
         f"{summary['skipped']} skipped with reasons, {summary['parsing_errors']} parsing errors; "
-        f"pycep-parser {version('pycep-parser')}: {len(files)} .bicep files parsed"
+        f"pycep-parser {version('pycep-parser')}: {len(files)} .bicep files parsed; "
+        f"{len(referring_files(infra))} files' path references checked, {len(missing)} missing; "
+        f"{shell_status}"
     )
     for problem in problems:
         print(f"check_infra: FAIL {problem}", file=sys.stderr)

@@ -28,14 +28,17 @@ def _cell(text: str) -> str:
 def _params(rule: Rule) -> str:
     if not rule.params:
         return "none"
+    # The valid range is what the settings accept (checked at start-up, see Settings).
     return "<br>".join(
-        f"`RISKWATCH_{rule.id.upper()}_{p.name.upper()}` = {p.default}" for p in rule.params
+        f"`RISKWATCH_{rule.id.upper()}_{p.name.upper()}` = {p.default} ({p.range_text()})"
+        for p in rule.params
     )
 
 
 def table() -> str:
     lines = [
-        "| Rule id | Severity | Detects | Thresholds (setting = default) | Dedup | Known gaps |",
+        "| Rule id | Severity | Detects | Thresholds (setting = default (valid)) | Dedup "
+        "| Known gaps |",
         "|---|---|---|---|---|---|",
     ]
     for rule in load_rules():

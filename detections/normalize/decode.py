@@ -3,15 +3,20 @@
 The shape of the input is decided from its first non-blank line:
 - ``[``: a JSON document (a bare array), parsed whole;
 - ``{`` and the line parses on its own: JSON lines, streamed one line at a time
-  (a line may itself be a ``{"value": [...]}`` page or a ``{"records": [...]}`` envelope);
+  (a line may itself be a ``{"value": [...]}`` page, a ``{"records": [...]}`` envelope
+  or a ``{"tables": [...]}`` query response);
 - ``{`` otherwise: a pretty-printed JSON document, parsed whole (unless the next line
   parses on its own: then it is JSON lines whose first line is broken);
 - anything else: a Log Analytics CSV export, streamed with the csv module.
+
+Lines are split on ``\\n`` only (the reader's job); form feed, vertical tab and the other
+characters ``str.splitlines`` breaks on are whitespace between the records of a line. A
+line that is not UTF-8 (``UndecodableLine``), too deep to parse or not JSON is one Skip
+naming its line; the rest of the input goes on.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import chain
@@ -19,9 +24,14 @@ from typing import Any
 
 from detections.errors import InputError, Where
 from detections.model import Event, EventKind
+from detections.normalize.csvexport import decode_csv
 from detections.normalize.graph import kind_from_context
-from detections.normalize.loganalytics import MARKERS
+from detections.normalize.jsontext import ENVELOPE_KEYS, BadJSON, line_values, loads_tolerant
+from detections.normalize.lines import UndecodableLine
+from detections.normalize.queryapi import RowProblem, query_rows
 from detections.normalize.record import FORMATS, Format, Skip, normalize_hinted
+
+_CONTROL_BREAKS = str.maketrans("\f\v\x1c\x1d\x1e", "     ")
 
 
 def decode(
@@ -35,12 +45,19 @@ def decode(
         raise InputError(Where(source), f"unknown format {fmt!r}; expected one of {FORMATS}")
     it = iter(lines)
     lineno = 0
+    undecodable = False
     for raw in it:
         lineno += 1
+        if isinstance(raw, UndecodableLine):
+            undecodable = True
+            yield Skip(Where(source, lineno), raw.reason)
+            continue
         first = raw[1:] if lineno == 1 and raw.startswith("\ufeff") else raw
         if first.strip():
             break
     else:
+        if undecodable:
+            return  # only undecodable lines: each was named
         raise InputError(Where(source), "empty input: no records")
 
     head = first.lstrip()
@@ -50,24 +67,32 @@ def decode(
     if not head.startswith("{"):
         if fmt not in ("auto", "loganalytics"):
             raise InputError(Where(source, lineno), f"not JSON, but the {fmt} format is JSON")
-        yield from _csv(source, first, it, lineno, kind)
+        yield from decode_csv(source, first, it, lineno, kind)
         return
-    try:
-        record = json.loads(first)
-    except ValueError as exc:
+    values = _first_line_values(first)
+    if values is None:
         peeked: list[str] = []
         for raw in it:
             peeked.append(raw)
             if raw.strip():
                 break
         if peeked and _parses_alone(peeked[-1]):
-            yield Skip(Where(source, lineno), f"invalid JSON line: {_json_reason(exc)}")
+            reason = _json_reason(first)
+            yield Skip(Where(source, lineno), f"invalid JSON line: {reason}")
             yield from _json_lines(source, chain(peeked, it), lineno, fmt, kind)
         else:
             yield from _document(source, first, chain(peeked, it), lineno, fmt, kind)
         return
-    yield from _records(record, source, lineno, fmt, kind, in_document=False)
+    for value in values:
+        yield from _line_item(value, source, lineno, fmt, kind)
     yield from _json_lines(source, it, lineno, fmt, kind)
+
+
+def decode_json_line(
+    source: str, line: int, text: str, *, fmt: Format = "auto", kind: EventKind | None = None
+) -> Iterator[Event | Skip]:
+    """The records of one JSON line (an export blob's line): Events and Skips, never raising."""
+    return _json_lines(source, (text,), line - 1, fmt, kind)
 
 
 def _json_lines(
@@ -78,16 +103,32 @@ def _json_lines(
     lineno = before
     for raw in lines:
         lineno += 1
+        if type(raw) is not str and isinstance(raw, UndecodableLine):
+            yield Skip(Where(source, lineno), raw.reason)
+            continue
         try:
             record = loads(raw)
-        except ValueError as exc:
-            if raw.strip():
-                yield Skip(Where(source, lineno), f"invalid JSON line: {_json_reason(exc)}")
+        except (ValueError, RecursionError):
+            if raw.strip():  # a blank line is no record
+                for value in line_values(raw):
+                    yield from _line_item(value, source, lineno, fmt, kind)
             continue
-        if type(record) is dict and ("value" in record or "records" in record):
+        if type(record) is dict and not record.keys().isdisjoint(ENVELOPE_KEYS):
             yield from _records(record, source, lineno, fmt, kind, in_document=False)
         else:
             yield normalize_hinted(record, source, lineno, fmt, kind, None)
+
+
+def _line_item(
+    value: object, source: str, lineno: int, fmt: Format, kind: EventKind | None
+) -> Iterator[Event | Skip]:
+    """One value of a JSON line (slow path): a record, an envelope or the unparsable rest."""
+    if isinstance(value, BadJSON):
+        yield Skip(Where(source, lineno), f"invalid JSON line: {value.reason}")
+    elif isinstance(value, Mapping) and not value.keys().isdisjoint(ENVELOPE_KEYS):
+        yield from _records(value, source, lineno, fmt, kind, in_document=False)
+    else:
+        yield normalize_hinted(value, source, lineno, fmt, kind, None)
 
 
 def _records(
@@ -114,10 +155,15 @@ def _records(
         items = doc["records"]  # diagnostic-settings envelope (PT1H.json, Event Hub)
         fmt = "diagnostic" if fmt == "auto" else fmt
         where = "records"
-    elif isinstance(doc, Mapping) and isinstance(doc.get("tables"), list):
-        items = list(_query_rows(doc["tables"]))  # Log Analytics query API response
+    elif isinstance(doc, Mapping) and "tables" in doc and _is_query_response(doc):
+        # Log Analytics query API response: rows are numbered by their path.
         fmt = "loganalytics" if fmt == "auto" else fmt
-        where = "tables"
+        for path, row in query_rows(doc["tables"]):
+            if isinstance(row, RowProblem):
+                yield Skip(Where(source, line, row.path), row.reason)
+            else:
+                yield normalize_hinted(row, source, line, fmt, kind, None, f"{path}: ")
+        return
     else:
         yield normalize_hinted(doc, source, line, fmt, kind, None)
         return
@@ -126,13 +172,9 @@ def _records(
         yield normalize_hinted(item, source, line, fmt, kind, kind_hint, label)
 
 
-def _query_rows(tables: list[Any]) -> Iterator[dict[str, Any]]:
-    for table in tables:
-        if not isinstance(table, Mapping):
-            continue
-        names = [str(c.get("name")) for c in table.get("columns", []) if isinstance(c, Mapping)]
-        for row in table.get("rows", []):
-            yield dict(zip(names, row, strict=False))
+def _is_query_response(doc: Mapping[str, Any]) -> bool:
+    # {"tables": ...} with nothing of a record beside it (a record may have a "tables" field).
+    return all(key in ("tables", "@odata.context", "statistics", "render") for key in doc)
 
 
 def _document(
@@ -143,13 +185,22 @@ def _document(
     fmt: Format,
     kind: EventKind | None,
 ) -> Iterator[Event | Skip]:
-    parts = [first, *rest]
+    parts: list[str] = [first]
+    for number, raw in enumerate(rest, lineno + 1):
+        if isinstance(raw, UndecodableLine):
+            raise InputError(Where(source, number), f"invalid JSON document: {raw.reason}")
+        parts.append(raw)
     text = "".join(parts) if first.endswith("\n") else "\n".join(parts)
     try:
-        doc = json.loads(text)
+        doc = loads_tolerant(text)
     except json.JSONDecodeError as exc:
         line, reason = _locate(text, exc)
-        raise InputError(Where(source, lineno - 1 + line), reason) from None
+        try:
+            # Form feed, vertical tab, \x1c-\x1e between values are whitespace; inside a
+            # string they are invalid JSON either way, so blanking them changes nothing valid.
+            doc = loads_tolerant(text.translate(_CONTROL_BREAKS))
+        except ValueError:
+            raise InputError(Where(source, lineno - 1 + line), reason) from None
     yield from _records(doc, source, None, fmt, kind, in_document=True)
 
 
@@ -164,49 +215,28 @@ def _locate(text: str, exc: json.JSONDecodeError) -> tuple[int, str]:
     return exc.lineno, f"invalid JSON document: {exc.msg} (column {exc.colno})"
 
 
-def _json_reason(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
+def _first_line_values(line: str) -> list[Any] | None:
+    """The values of a first line that holds whole JSON values, else None (a document)."""
+    try:
+        return [json.loads(line)]
+    except (ValueError, RecursionError):
+        pass
+    values = line_values(line)  # several records on one line (form-feed separated)
+    if not values or any(isinstance(v, BadJSON) for v in values):
+        return None  # "{...}," is a line of a pretty-printed document, not a JSON line
+    return values
+
+
+def _json_reason(line: str) -> str:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError as exc:
         return f"{exc.msg} (column {exc.colno})"
-    return str(exc)
+    except (ValueError, RecursionError) as exc:
+        return type(exc).__name__
+    return "invalid"
 
 
 def _parses_alone(line: str) -> bool:
-    try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
-
-
-def _csv(
-    source: str, first: str, rest: Iterator[str], lineno: int, kind: EventKind | None
-) -> Iterator[Event | Skip]:
-    reader = csv.reader(chain([first], rest))
-    # Portal exports write "TimeGenerated [UTC]"; the column is TimeGenerated.
-    header = [h.split(" [", 1)[0].strip().lstrip("\ufeff") for h in next(reader)]
-    if MARKERS.isdisjoint(header):
-        raise InputError(
-            Where(source, lineno),
-            "neither JSON nor a Log Analytics CSV export (no TimeGenerated, Id, Type ... column)",
-        )
-    offset = lineno - 1
-    done = reader.line_num
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Skip(Where(source, offset + reader.line_num), f"bad CSV row: {exc}")
-            done = reader.line_num
-            continue
-        start, done = offset + done + 1, reader.line_num
-        if not row:
-            continue
-        if len(row) != len(header):
-            yield Skip(
-                Where(source, start), f"row has {len(row)} columns, the header has {len(header)}"
-            )
-            continue
-        yield normalize_hinted(
-            dict(zip(header, row, strict=True)), source, start, "loganalytics", kind, None
-        )
+    values = _first_line_values(line)
+    return values is not None and isinstance(values[0], dict)

@@ -12,8 +12,9 @@ from typing import Any
 
 from detections.model import Event, EventKind
 from detections.normalize import categories
-from detections.normalize.fields import FieldError, obj, text
+from detections.normalize.fields import FieldError, brief, string
 from detections.normalize.graph import BUILDERS
+from detections.normalize.nested import obj
 from detections.normalize.signin import Outer
 
 
@@ -38,7 +39,7 @@ def normalize_diagnostic(rec: Mapping[str, Any], kind: EventKind | None) -> Even
         elif kind is None:
             raise FieldError(
                 "category",
-                f"category {category!r} (operation {operation!r}) is not a sign-in, "
+                f"category {brief(category)} (operation {brief(operation)}) is not a sign-in, "
                 "risk detection or risky user record",
             )
     props = _any_case(rec, "properties")
@@ -57,7 +58,7 @@ def normalize_diagnostic(rec: Mapping[str, Any], kind: EventKind | None) -> Even
         ip=_any_case(rec, "callerIpAddress") if not props.get("ipAddress") else None,
         result=_any_case(rec, "resultType") if is_sign_in else None,
         result_field="resultType",
-        tenant_id=text(tenant) or _tenant_from_resource(_any_case(rec, "resourceId")),
+        tenant_id=string(tenant, "tenantId") or _tenant_from_resource(_any_case(rec, "resourceId")),
         correlation_id=_any_case(rec, "correlationId"),
     )
     return BUILDERS[event_kind](props, outer)
@@ -70,5 +71,5 @@ def _tenant_from_resource(resource_id: object) -> str | None:
     parts = resource_id.split("/")
     for i, part in enumerate(parts[:-1]):
         if part.lower() == "tenants":
-            return parts[i + 1] or None
+            return string(parts[i + 1], "resourceId")
     return None

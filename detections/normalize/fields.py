@@ -1,21 +1,24 @@
-"""Shared coercions from raw JSON/CSV values to model values.
+"""Shared coercions from raw JSON/CSV scalars to model values (nested ones: ``nested``).
 
-Strict where a wrong value changes a verdict (ids, times, error codes: a bad one
-raises FieldError, which becomes a Skip naming the field); lenient for enrichment
-(a bad latitude or ASN becomes None so the sign-in is still evaluated).
-Every function takes the raw value and the field's path for messages.
+Strict where a wrong value changes a verdict or breaks a rule: ids, times, error codes,
+risk levels and every text field (an object or list where text is expected raises
+FieldError, which becomes a Skip naming the field); lenient for enrichment numbers (a bad
+latitude or ASN becomes None so the sign-in is still evaluated).
+
+What a normalized event holds is always safe downstream: text is ``str`` (a number is
+written as text) with lone surrogates (``"\\ud800"`` in the JSON) replaced by U+FFFD, so an
+alert always encodes as UTF-8; times lie in [1970, 2200); numbers are finite and bounded.
+Functions take the raw value and the field's path for messages.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import re
 from datetime import UTC, datetime
-from typing import Any
 
-from detections.model import NO_LOCATION, RISK_STATES, Location
-from detections.normalize.construct import fast_constructor
-from detections.timeparse import parse_time
+from detections.errors import RiskwatchError
+from detections.model import RISK_STATES
+from detections.timeparse import EARLIEST, LATEST, parse_time
 
 # A failed sign-in whose export only says "Failure": the real Entra code is unknown.
 UNKNOWN_FAILURE_CODE = -1
@@ -26,12 +29,14 @@ _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _SUCCESS_WORDS = frozenset({"success", "succeeded"})
 _FAILURE_WORDS = frozenset({"failure", "failed"})
+SURROGATE = re.compile("[\ud800-\udfff]")  # lone: json.loads already joined the pairs
+MAX_ERROR_CODE = 2**31  # Entra codes have at most 7 digits; this bounds a hostile one
+_MAX_ASN = 2**32 - 1
+_CODE_TEXT = re.compile(r"[+-]?[0-9]{1,12}")
+_ASN_TEXT = re.compile(r"[0-9]{1,10}")
 
 
-_new_location = fast_constructor(Location)
-
-
-class FieldError(Exception):
+class FieldError(RiskwatchError):
     """A record cannot be used because of one field; the reason is for people."""
 
     def __init__(self, field: str | None, reason: str) -> None:
@@ -40,27 +45,60 @@ class FieldError(Exception):
         self.reason = reason
 
 
-def text(value: object) -> str | None:
-    """A string value; empty means absent. Numbers are written as text."""
-    if value is None or value == "":
+def string(value: object, field: str, prefix: str = "") -> str | None:
+    """A text value; empty means absent, a number is written as text.
+
+    An object, list or boolean raises FieldError naming ``prefix + field``. Lone
+    surrogates become U+FFFD: the record is kept, and its text can always be encoded.
+    """
+    if type(value) is str:
+        if value.isascii():  # O(1) in CPython: the common case costs one check
+            return value or None
+        return SURROGATE.sub("\ufffd", value)
+    if value is None:
         return None
-    if isinstance(value, str):
-        return value
-    return str(value)
+    if type(value) is int or type(value) is float:
+        return str(value)
+    if isinstance(value, str):  # a str subclass: keep the text, not the type
+        return string(str(value), field, prefix)
+    raise FieldError(prefix + field, f"expected text, got {json_type(value)}")
 
 
-def required_text(value: object, field: str, what: str) -> str:
-    result = text(value)
+def required_string(value: object, field: str, what: str, prefix: str = "") -> str:
+    result = string(value, field, prefix)
     if result is None:
-        raise FieldError(field, f"missing {what}")
+        raise FieldError(prefix + field, f"missing {what}")
     return result
+
+
+def json_type(value: object) -> str:
+    """The JSON name of a value's type, for messages (never the value: it may be huge)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
+
+
+def brief(value: object) -> str:
+    """A short, printable rendering of a scalar for messages; containers by type only."""
+    if isinstance(value, dict | list | tuple):
+        return json_type(value)
+    shown = repr(value)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def time(value: object, field: str) -> datetime:
     if type(value) is str:
         try:
             parsed = _fromisoformat(value)
-            if parsed.tzinfo is UTC:
+            if parsed.tzinfo is UTC and EARLIEST <= parsed < LATEST:
                 return parsed  # the common case: ISO 8601 with Z
         except ValueError:
             pass
@@ -78,37 +116,51 @@ def optional_time(value: object, field: str) -> datetime | None:
     return time(value, field)
 
 
-def level(value: object) -> str | None:
+def level(value: object, field: str, prefix: str = "") -> str | None:
     """A risk level, lower-cased; ``hidden`` stays ``hidden`` (unknown, never none)."""
-    if not value or not isinstance(value, str):
+    if type(value) is not str:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise FieldError(prefix + field, f"expected a risk level, got {json_type(value)}")
+        value = str(value)
+    if not value:
         return None
+    if not value.isascii():
+        value = SURROGATE.sub("\ufffd", value)
     return value if value.islower() else value.lower()
 
 
-def risk_state(value: object) -> str | None:
+def risk_state(value: object, field: str, prefix: str = "") -> str | None:
     """A riskState in Graph's spelling (``atrisk`` -> ``atRisk``); unknown values kept."""
-    if not value or not isinstance(value, str):
+    text = string(value, field, prefix)
+    if text is None:
         return None
-    return _RISK_STATE_BY_LOWER.get(value.lower(), value)
+    return _RISK_STATE_BY_LOWER.get(text.lower(), text)
 
 
 def error_code(value: object, field: str) -> int:
-    """An Entra error code from errorCode/resultType (int or numeric string)."""
+    """An Entra error code from errorCode/resultType (int or numeric string), bounded."""
+    code: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
+        code = value
+    elif isinstance(value, str):
         stripped = value.strip()
-        try:
-            return int(stripped)
-        except ValueError:
+        if _CODE_TEXT.fullmatch(stripped):
+            code = int(stripped)
+        else:
             word = stripped.lower()
             if word in _SUCCESS_WORDS:
                 return 0
             if word in _FAILURE_WORDS:
                 return UNKNOWN_FAILURE_CODE
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise FieldError(field, f"error code is not a number: {value!r}")
+    elif isinstance(value, float) and value.is_integer():
+        code = int(value)
+    if code is None:
+        raise FieldError(field, f"error code is not a number: {brief(value)}")
+    if not -MAX_ERROR_CODE < code < MAX_ERROR_CODE:
+        raise FieldError(field, f"error code out of range: {brief(value)}")
+    return code
 
 
 def boolean(value: object) -> bool | None:
@@ -125,116 +177,33 @@ def boolean(value: object) -> bool | None:
     return None
 
 
-def number(value: object) -> float | None:
+def number(value: object, limit: float = 1e15) -> float | None:
+    """A finite number with ``abs() <= limit``, else None (enrichment: lenient)."""
     if value is None or value == "" or isinstance(value, bool):
         return None
+    result: float
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        if isinstance(value, int) and not -limit <= value <= limit:
+            return None  # float() of a huge int overflows
+        result = float(value)
+    elif isinstance(value, str) and len(value) <= 40:
         try:
-            return float(value)
+            result = float(value)
         except ValueError:
             return None
-    return None
-
-
-def integer(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def obj(value: object, field: str) -> Mapping[str, Any] | None:
-    """A nested object, given as an object or (Log Analytics, CSV) as a JSON string."""
-    if value is None or value == "":
+    else:
         return None
-    if isinstance(value, Mapping):
-        return value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            raise FieldError(field, f"not a JSON object: {value[:80]!r}") from None
-        if parsed is None:
-            return None
-        if isinstance(parsed, Mapping):
-            return parsed
-    raise FieldError(field, f"expected an object, got {type(value).__name__}")
+    return result if -limit <= result <= limit else None  # also rejects nan and inf
 
 
-def str_list(value: object, field: str) -> tuple[str, ...]:
-    """A list of strings: a JSON array, a JSON-array string or a comma list."""
-    if not value:
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(str(v) for v in value if v not in (None, ""))
-    if isinstance(value, str):
-        stripped = value.strip()
-        if stripped.startswith("["):
-            try:
-                parsed = json.loads(stripped)
-            except ValueError:
-                raise FieldError(field, f"not a JSON array: {value[:80]!r}") from None
-            return str_list(parsed, field)
-        return tuple(part.strip() for part in stripped.split(",") if part.strip())
-    raise FieldError(field, f"expected a list, got {type(value).__name__}")
+def asn(value: object) -> int | None:
+    """An autonomous system number (0 .. 2**32 - 1), else None."""
+    if type(value) is int:
+        number_ = value
+    elif isinstance(value, str) and _ASN_TEXT.fullmatch(value.strip()):
+        number_ = int(value)
+    else:
+        return None
+    return number_ if 0 <= number_ <= _MAX_ASN else None
 
 
-def location(value: object, field: str) -> Location:
-    """Graph ``signInLocation`` (city, state, countryOrRegion, geoCoordinates)."""
-    loc = value if type(value) is dict else obj(value, field)
-    if not loc:
-        return NO_LOCATION
-    geo = loc.get("geoCoordinates")
-    if geo and type(geo) is not dict:
-        geo = obj(geo, field + ".geoCoordinates")
-    lat = lon = None
-    if geo:
-        lat = geo.get("latitude")
-        if type(lat) is not float:
-            lat = number(lat)
-        lon = geo.get("longitude")
-        if type(lon) is not float:
-            lon = number(lon)
-    g = loc.get
-    return _new_location(
-        city=g("city") or None,
-        state=g("state") or None,
-        country=g("countryOrRegion") or g("country") or None,
-        latitude=lat,
-        longitude=lon,
-    )
-
-
-def additional_info(value: object) -> tuple[tuple[str, str], ...]:
-    """riskDetection ``additionalInfo``: a JSON string of [{"Key": k, "Value": v}].
-
-    Text that is not that shape is kept whole under the key ``raw``, never dropped.
-    """
-    if not value:
-        return ()
-    parsed: object = value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return (("raw", value),)
-    if isinstance(parsed, Mapping):
-        return tuple((str(k), _info_value(v)) for k, v in parsed.items())
-    if isinstance(parsed, list):
-        pairs: list[tuple[str, str]] = []
-        for item in parsed:
-            if not isinstance(item, Mapping):
-                return (("raw", value if isinstance(value, str) else json.dumps(value)),)
-            key = item.get("Key", item.get("key"))
-            pairs.append((str(key), _info_value(item.get("Value", item.get("value")))))
-        return tuple(pairs)
-    return (("raw", str(value)),)
-
-
-def _info_value(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from detections.model import Event, EventKind
-from detections.normalize.fields import FieldError
+from detections.normalize.fields import FieldError, brief
 from detections.normalize.risk import build_risk_detection, build_risky_user
 from detections.normalize.signin import NO_OUTER, Outer, build_sign_in
 
@@ -70,10 +70,11 @@ def kind_from_fields(rec: Mapping[str, Any]) -> EventKind | None:
 def graph_kind(rec: Mapping[str, Any], hint: EventKind | None) -> EventKind:
     odata_type = rec.get("@odata.type")
     if odata_type:
-        kind = _ODATA_TYPE_KIND.get(odata_type)
+        kind = _ODATA_TYPE_KIND.get(odata_type) if isinstance(odata_type, str) else None
         if kind is None:
             raise FieldError(
-                "@odata.type", f"{odata_type} is not a sign-in, risk detection or risky user"
+                "@odata.type",
+                f"{brief(odata_type)} is not a sign-in, risk detection or risky user",
             )
         return kind
     kind = hint or kind_from_fields(rec)

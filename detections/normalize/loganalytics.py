@@ -14,7 +14,7 @@ from typing import Any
 
 from detections.model import Event, EventKind
 from detections.normalize import categories
-from detections.normalize.fields import FieldError, text
+from detections.normalize.fields import FieldError, brief, string
 from detections.normalize.graph import BUILDERS, UNKNOWN_RECORD, kind_from_fields
 from detections.normalize.signin import Outer
 
@@ -67,7 +67,8 @@ def normalize_loganalytics(row: Mapping[str, Any], kind: EventKind | None) -> Ev
     event_kind = kind or (entry[0] if entry else kind_from_fields(obj))
     if event_kind is None:
         if table:
-            raise FieldError("Type", f"table {table!r} is not a sign-in, risk or risky user table")
+            reason = f"table {brief(table)} is not a sign-in, risk or risky user table"
+            raise FieldError("Type", reason)
         raise FieldError(None, UNKNOWN_RECORD)
     outer = Outer(
         category=entry[1] if entry and event_kind == "signIn" else None,
@@ -75,7 +76,7 @@ def normalize_loganalytics(row: Mapping[str, Any], kind: EventKind | None) -> Ev
         time_field="TimeGenerated",
         result=row.get("ResultType"),
         result_field="ResultType",
-        tenant_id=text(row.get("TenantId")),
+        tenant_id=string(row.get("TenantId"), "TenantId"),
     )
     try:
         return BUILDERS[event_kind](obj, outer)

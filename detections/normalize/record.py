@@ -9,8 +9,9 @@ from typing import Any, Literal, TypeAlias
 from detections.errors import Where
 from detections.model import Event, EventKind
 from detections.normalize.diagnostic import normalize_diagnostic
-from detections.normalize.fields import FieldError
-from detections.normalize.graph import normalize_graph
+from detections.normalize.fields import FieldError, brief
+from detections.normalize.graph import kind_from_fields, normalize_graph
+from detections.normalize.jsontext import NESTED_TOO_DEEPLY, TooDeep
 from detections.normalize.loganalytics import MARKERS, normalize_loganalytics
 
 Format: TypeAlias = Literal["auto", "graph", "diagnostic", "loganalytics"]
@@ -28,26 +29,42 @@ class Skip:
         return f"{self.where}: {self.reason}"
 
 
+# Top-level keys of a diagnostic-settings record, matched in any casing (``Properties``).
+_DIAGNOSTIC_KEYS = frozenset({"properties", "category", "operationname"})
+
+
 def detect_format(record: Mapping[str, Any]) -> Format:
-    """Which shape one record has, from its keys alone."""
+    """Which shape one record has, from its keys alone (diagnostic keys in any casing)."""
     if "properties" in record:
         return "diagnostic"
     if not record.keys().isdisjoint(MARKERS):
-        return "loganalytics"
+        # A capitalised export record (Time, Category, Properties, TenantId) shares TenantId.
+        return "diagnostic" if _has_key_any_case(record, "properties") else "loganalytics"
     if "category" in record or "operationName" in record or "operationname" in record:
         return "diagnostic"  # an export record without properties: skipped with its category
+    if "@odata.type" in record or kind_from_fields(record) is not None:
+        return "graph"  # the hot path: a Graph object never needs the key scan below
+    if any(type(k) is str and k.lower() in _DIAGNOSTIC_KEYS for k in record):
+        return "diagnostic"
     return "graph"
 
 
+def _has_key_any_case(record: Mapping[str, Any], wanted: str) -> bool:
+    return any(type(k) is str and k.lower() == wanted for k in record)
+
+
 def normalize_record(
-    record: Mapping[str, Any],
+    record: object,
     *,
     source: str = "<record>",
     line: int | None = None,
     fmt: Format = "auto",
     kind: EventKind | None = None,
 ) -> Event | Skip:
-    """Normalize one decoded record; ``fmt`` and ``kind`` override detection."""
+    """Normalize one decoded record; ``fmt`` and ``kind`` override detection.
+
+    Anything that is not a JSON object (a Graph page's stray value, TooDeep) is a Skip.
+    """
     return normalize_hinted(record, source, line, fmt, kind, None)
 
 
@@ -62,6 +79,8 @@ def normalize_hinted(
 ) -> Event | Skip:
     """normalize_record plus the decoder's page-level kind hint and a record label."""
     if type(record) is not dict and not isinstance(record, Mapping):
+        if isinstance(record, TooDeep):
+            return Skip(Where(source, line, record.path or None), label + NESTED_TOO_DEEPLY)
         return Skip(Where(source, line), f"{label}not a JSON object: {type(record).__name__}")
     try:
         shape = detect_format(record) if fmt == "auto" else fmt
@@ -74,6 +93,10 @@ def normalize_hinted(
         return Skip(Where(source, line), f"unknown format {shape!r}")
     except FieldError as exc:
         return Skip(Where(source, line, exc.field), label + exc.reason)
-    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+    except RecursionError:
+        # A value parsed, but too deep to walk or print (json.dumps, repr): skip it.
+        return Skip(Where(source, line), label + NESTED_TOO_DEEPLY)
+    except (AttributeError, TypeError, ValueError, KeyError, OverflowError) as exc:
         # A field of an unexpected type deep inside: skip the record, never stop the batch.
-        return Skip(Where(source, line), f"{label}malformed record: {exc}")
+        reason = f"{type(exc).__name__}: {brief(str(exc))}"
+        return Skip(Where(source, line), f"{label}malformed record: {reason}")

@@ -14,7 +14,9 @@ from typing import Any
 
 from detections.model import NO_DEVICE, NO_LOCATION, Device, SignIn, SignInCategory
 from detections.normalize import fields as f
+from detections.normalize import nested as n
 from detections.normalize.construct import fast_constructor
+from detections.normalize.texts import TextFields
 
 _EVENT_TYPE_CATEGORY: dict[str, SignInCategory] = {
     "interactiveUser": "interactiveUser",
@@ -55,32 +57,71 @@ def own_or_outer_time(raw: object, field: str, outer: Outer, missing: str) -> da
     if outer.time:
         return f.time(outer.time, outer.time_field)
     raise f.FieldError(outer.prefix + field, missing)
+
+
 _sign_in = fast_constructor(SignIn)
 _new_device = fast_constructor(Device)
+# Model attribute -> the Graph field it is read from (for the Skip message).
+_SIGN_IN_TEXTS = TextFields(
+    {
+        "id": "id",
+        "correlation_id": "correlationId",
+        "user_principal_name": "userPrincipalName",
+        "user_id": "userId",
+        "user_display_name": "userDisplayName",
+        "service_principal_name": "servicePrincipalName",
+        "service_principal_id": "servicePrincipalId",
+        "app_id": "appId",
+        "app_display_name": "appDisplayName",
+        "resource_display_name": "resourceDisplayName",
+        "ip_address": "ipAddress",
+        "failure_reason": "status.failureReason",
+        "risk_detail": "riskDetail",
+        "conditional_access_status": "conditionalAccessStatus",
+        "authentication_requirement": "authenticationRequirement",
+        "session_id": "sessionId",
+        "user_agent": "userAgent",
+        "client_app_used": "clientAppUsed",
+        "tenant_id": "tenantId",
+        "location.city": "location.city",
+        "location.state": "location.state",
+        "location.country": "location.countryOrRegion",
+        "device.device_id": "deviceDetail.deviceId",
+        "device.display_name": "deviceDetail.displayName",
+        "device.os": "deviceDetail.operatingSystem",
+        "device.browser": "deviceDetail.browser",
+        "device.trust_type": "deviceDetail.trustType",
+    }
+)
 
 
 def event_id(p: Mapping[str, Any], outer: Outer, when: datetime) -> str:
     """The record's id; exports without one fall back to correlationId@time."""
-    rid = p.get("id") or p.get("originalRequestId")
+    rid = p.get("id")
+    rid = f.string(rid, "id", outer.prefix) if rid else f.string(
+        p.get("originalRequestId"), "originalRequestId", outer.prefix
+    )
     if rid:
-        return rid if isinstance(rid, str) else str(rid)
-    corr = p.get("correlationId") or outer.correlation_id
+        return rid
+    corr = f.string(p.get("correlationId"), "correlationId", outer.prefix) or f.string(
+        outer.correlation_id, "correlationId"
+    )
     if corr:
         return f"{corr}@{when.isoformat()}"
     raise f.FieldError(outer.prefix + "id", "missing id (and no correlationId to stand in)")
 
 
 def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
-    # The per-record hot path: plain gets, JSON strings taken as they are ("" -> None).
+    # The per-record hot path: plain gets ("" -> None), every text field checked at once.
     g = p.get
     pre = outer.prefix
     when = own_or_outer_time(g("createdDateTime"), "createdDateTime", outer, "missing sign-in time")
 
     status = g("status")
     if type(status) is not dict:
-        status = f.obj(status, pre + "status")
+        status = n.obj(status, pre + "status")
     code: object = status.get("errorCode") if status else None
-    if type(code) is int:
+    if type(code) is int and -f.MAX_ERROR_CODE < code < f.MAX_ERROR_CODE:
         error_code = code
     elif code is not None and code != "":
         error_code = f.error_code(code, pre + "status.errorCode")
@@ -98,42 +139,49 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
 
     risk_types = g("riskEventTypes_v2") or g("riskEventTypes") or ()
     if risk_types:
-        risk_types = f.str_list(risk_types, pre + "riskEventTypes")
+        risk_types = n.str_list(risk_types, pre + "riskEventTypes")
 
     device = g("deviceDetail")
     location = g("location")
-    return _sign_in(
-        id=event_id(p, outer, when),
-        time=when,
-        category=category,
-        correlation_id=g("correlationId") or f.text(outer.correlation_id),
-        user_principal_name=g("userPrincipalName") or None,
-        user_id=g("userId") or None,
-        user_display_name=g("userDisplayName") or None,
-        service_principal_name=g("servicePrincipalName") or None,
-        service_principal_id=g("servicePrincipalId") or None,
-        app_id=g("appId") or None,
-        app_display_name=g("appDisplayName") or None,
-        resource_display_name=g("resourceDisplayName") or None,
-        ip_address=g("ipAddress") or f.text(outer.ip),
-        autonomous_system_number=f.integer(g("autonomousSystemNumber")),
-        location=f.location(location, pre + "location") if location else NO_LOCATION,
-        device=_device(device, pre + "deviceDetail") if device else NO_DEVICE,
-        error_code=error_code,
-        failure_reason=status.get("failureReason") or None if status else None,
-        success=error_code == 0,
-        interactive=interactive,
-        risk_level_during_sign_in=f.level(g("riskLevelDuringSignIn")),
-        risk_level_aggregated=f.level(g("riskLevelAggregated")),
-        risk_state=f.risk_state(g("riskState")),
-        risk_detail=g("riskDetail") or None,
-        risk_event_types=risk_types,
-        conditional_access_status=g("conditionalAccessStatus") or None,
-        authentication_requirement=g("authenticationRequirement") or None,
-        session_id=g("sessionId") or None,
-        user_agent=g("userAgent") or None,
-        client_app_used=g("clientAppUsed") or None,
-        tenant_id=outer.tenant_id or g("tenantId") or g("homeTenantId") or None,
+    return _SIGN_IN_TEXTS.checked(
+        _sign_in(
+            id=event_id(p, outer, when),
+            time=when,
+            category=category,
+            correlation_id=g("correlationId") or f.string(outer.correlation_id, "correlationId"),
+            user_principal_name=g("userPrincipalName") or None,
+            user_id=g("userId") or None,
+            user_display_name=g("userDisplayName") or None,
+            service_principal_name=g("servicePrincipalName") or None,
+            service_principal_id=g("servicePrincipalId") or None,
+            app_id=g("appId") or None,
+            app_display_name=g("appDisplayName") or None,
+            resource_display_name=g("resourceDisplayName") or None,
+            ip_address=g("ipAddress") or f.string(outer.ip, "callerIpAddress"),
+            autonomous_system_number=f.asn(g("autonomousSystemNumber")),
+            location=n.location(location, pre + "location", checked=False)
+            if location
+            else NO_LOCATION,
+            device=_device(device, pre + "deviceDetail") if device else NO_DEVICE,
+            error_code=error_code,
+            failure_reason=status.get("failureReason") or None if status else None,
+            success=error_code == 0,
+            interactive=interactive,
+            risk_level_during_sign_in=f.level(
+                g("riskLevelDuringSignIn"), "riskLevelDuringSignIn", pre
+            ),
+            risk_level_aggregated=f.level(g("riskLevelAggregated"), "riskLevelAggregated", pre),
+            risk_state=f.risk_state(g("riskState"), "riskState", pre),
+            risk_detail=g("riskDetail") or None,
+            risk_event_types=risk_types,
+            conditional_access_status=g("conditionalAccessStatus") or None,
+            authentication_requirement=g("authenticationRequirement") or None,
+            session_id=g("sessionId") or None,
+            user_agent=g("userAgent") or None,
+            client_app_used=g("clientAppUsed") or None,
+            tenant_id=outer.tenant_id or g("tenantId") or g("homeTenantId") or None,
+        ),
+        pre,
     )
 
 
@@ -141,8 +189,8 @@ def _category(p: Mapping[str, Any]) -> SignInCategory:
     """Graph beta's signInEventTypes, else isInteractive, else the principal type."""
     types = p.get("signInEventTypes")
     if types:
-        for t in types if isinstance(types, list) else f.str_list(types, "signInEventTypes"):
-            category = _EVENT_TYPE_CATEGORY.get(t)
+        for t in types if type(types) is list else n.str_list(types, "signInEventTypes"):
+            category = _EVENT_TYPE_CATEGORY.get(t) if type(t) is str else None
             if category:
                 return category
     interactive = f.boolean(p.get("isInteractive"))
@@ -154,10 +202,11 @@ def _category(p: Mapping[str, Any]) -> SignInCategory:
 
 
 def _device(value: object, field: str) -> Device:
-    d = value if type(value) is dict else f.obj(value, field)
+    d = value if type(value) is dict else n.obj(value, field)
     if not d:
         return NO_DEVICE
     g = d.get
+    # Text fields unchecked here: build_sign_in checks them with its own (one pass).
     return _new_device(
         device_id=g("deviceId") or None,
         display_name=g("displayName") or None,

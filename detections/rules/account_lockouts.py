@@ -68,13 +68,29 @@ RULE = Rule(
         "azure_excessive_account_lockouts.yml",
     ),
     params=(
-        Param(name="min_lockouts", default=20, description="Lockout errors in the window."),
-        Param(name="min_users", default=10, description="Distinct users among them."),
-        Param(name="window_minutes", default=60, description="Window the lockouts fall in."),
+        Param(
+            name="min_lockouts",
+            default=20,
+            description="Lockout errors in the window.",
+            minimum=2, maximum=1000,
+        ),
+        Param(
+            name="min_users",
+            default=10,
+            description="Distinct users among them.",
+            minimum=1, maximum=1000,
+        ),
+        Param(
+            name="window_minutes",
+            default=60,
+            description="Window the lockouts fall in.",
+            minimum=1, maximum=360,
+        ),
         Param(
             name="ignore_asns",
             default=MICROSOFT_ASNS,
             description="Comma list of ASNs whose lockouts are ignored (Microsoft's).",
+            minimum=1, maximum=4294967295, int_list=True,
         ),
     ),
     match=match,

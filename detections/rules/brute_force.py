@@ -69,8 +69,18 @@ RULE = Rule(
     ),
     known_gaps=("Windows longer than the history retention (26 h) are undercounted.",),
     params=(
-        Param(name="min_failures", default=10, description="Credential failures that alert."),
-        Param(name="window_minutes", default=10, description="Window the failures fall in."),
+        Param(
+            name="min_failures",
+            default=10,
+            description="Credential failures that alert.",
+            minimum=2, maximum=100,
+        ),
+        Param(
+            name="window_minutes",
+            default=10,
+            description="Window the failures fall in.",
+            minimum=1, maximum=360,
+        ),
     ),
     match=match,
     tests=(

@@ -161,8 +161,18 @@ RULE = Rule(
         "Pairs more than 26 hours apart are beyond the history retention (and never too fast).",
     ),
     params=(
-        Param(name="min_distance_km", default=500, description="Least distance of a pair."),
-        Param(name="min_speed_kmh", default=800, description="Least implied speed of a pair."),
+        Param(
+            name="min_distance_km",
+            default=500,
+            description="Least distance of a pair.",
+            minimum=1, maximum=20040,
+        ),
+        Param(
+            name="min_speed_kmh",
+            default=800,
+            description="Least implied speed of a pair.",
+            minimum=50, maximum=20000,
+        ),
     ),
     match=match,
     tests=(

@@ -92,8 +92,18 @@ RULE = Rule(
         "Analytic%20Rules/MFASpammingfollowedbySuccessfullogin.yaml",
     ),
     params=(
-        Param(name="min_denials", default=5, description="MFA failures (500121) that alert."),
-        Param(name="window_minutes", default=10, description="Window the denials fall in."),
+        Param(
+            name="min_denials",
+            default=5,
+            description="MFA failures (500121) that alert.",
+            minimum=2, maximum=100,
+        ),
+        Param(
+            name="window_minutes",
+            default=10,
+            description="Window the denials fall in.",
+            minimum=1, maximum=360,
+        ),
     ),
     match=match,
     tests=(

@@ -119,14 +119,30 @@ RULE = Rule(
         "In the deployed app, successes of spraying IPs are known only within the retention.",
     ),
     params=(
-        Param(name="min_users", default=10, description="Distinct failed users from one IP."),
-        Param(name="window_minutes", default=30, description="Window of both forms."),
+        Param(
+            name="min_users",
+            default=10,
+            description="Distinct failed users from one IP.",
+            minimum=2, maximum=200,
+        ),
+        Param(
+            name="window_minutes",
+            default=30,
+            description="Window of both forms.",
+            minimum=1, maximum=360,
+        ),
         Param(
             name="distributed_min_users",
             default=15,
             description="Distinct failed users, same error code, across IPs (Elastic: 15).",
+            minimum=2, maximum=1000,
         ),
-        Param(name="distributed_min_ips", default=3, description="IPs of the distributed form."),
+        Param(
+            name="distributed_min_ips",
+            default=3,
+            description="IPs of the distributed form.",
+            minimum=2, maximum=1000,
+        ),
     ),
     match=match,
     tests=(

@@ -102,11 +102,17 @@ RULE = Rule(
         "Sign-ins without an ASN and a country cannot be compared.",
     ),
     params=(
-        Param(name="window_minutes", default=60, description="How close the sign-ins are."),
+        Param(
+            name="window_minutes",
+            default=60,
+            description="How close the sign-ins are.",
+            minimum=1, maximum=360,
+        ),
         Param(
             name="ignore_asns",
             default=MICROSOFT_ASNS,
             description="Comma list of ASNs never counted as another network.",
+            minimum=1, maximum=4294967295, int_list=True,
         ),
     ),
     match=match,

@@ -83,8 +83,18 @@ RULE = Rule(
         "Analytic%20Rules/SigninBruteForce-AzurePortal.yaml",
     ),
     params=(
-        Param(name="min_failures", default=5, description="Credential failures before success."),
-        Param(name="window_minutes", default=20, description="How long before the success."),
+        Param(
+            name="min_failures",
+            default=5,
+            description="Credential failures before success.",
+            minimum=1, maximum=100,
+        ),
+        Param(
+            name="window_minutes",
+            default=20,
+            description="How long before the success.",
+            minimum=1, maximum=360,
+        ),
     ),
     match=match,
     tests=(

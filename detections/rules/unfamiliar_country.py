@@ -82,8 +82,18 @@ RULE = Rule(
         "Only interactive sign-ins are judged.",
     ),
     params=(
-        Param(name="baseline_days", default=30, description="How far back a country counts."),
-        Param(name="min_history_days", default=7, description="History needed before alerting."),
+        Param(
+            name="baseline_days",
+            default=30,
+            description="How far back a country counts.",
+            minimum=1, maximum=180,
+        ),
+        Param(
+            name="min_history_days",
+            default=7,
+            description="History needed before alerting.",
+            minimum=0, maximum=180,
+        ),
     ),
     match=match,
     tests=(

@@ -2,13 +2,20 @@
 // identity. Deploying this needs an Entra Privileged Role Administrator or Global
 // Administrator (it grants tenant-wide read access to risk and sign-in data).
 //
+// Deployed on its own, never from main.bicep: the azd postprovision hook
+// (infra/hooks/postprovision.sh, .ps1) runs it after main.bicep has created the identity and
+// retries with backoff, because a grant to a principal created moments before can fail with
+// "Not a valid reference update" until Entra has replicated it
+// (microsoftgraph/msgraph-bicep-types#193). See infra/README-deploy.md.
+//
 // Kept in the alias form `extension microsoftGraphV1` (bicepconfig.json): pycep-parser
 // 0.7.1 parses it; checkov's pinned pycep-parser 0.5.1 cannot parse any extension
 // statement, so tools/check_infra.py leaves this folder out of the checkov scan.
 //
-// Standalone (an administrator, after a deployment with grantGraphPermissions=false):
-//   az deployment group create -g <rg> -f infra/graph/graph-permissions.bicep \
-//     -p principalId=<identity principal id> feeds=riskDetections,riskyUsers,signIns,directoryRoles
+// By hand (an administrator, when the deployer may not grant: grantGraphPermissions=false):
+//   az deployment group create -g <rg> -n riskwatch-graph-permissions \
+//     -f infra/graph/graph-permissions.bicep \
+//     -p principalId=<RISKWATCH_IDENTITY_PRINCIPAL_ID> feeds=riskDetections,riskyUsers,signIns,directoryRoles
 
 extension microsoftGraphV1
 
@@ -31,7 +38,7 @@ var feedPermissions = {
   servicePrincipalSignIns: 'AuditLog.Read.All'
   managedIdentitySignIns: 'AuditLog.Read.All'
   servicePrincipalRiskDetections: 'IdentityRiskEvent.Read.All'
-  directoryRoles: 'Directory.Read.All'
+  directoryRoles: 'RoleManagement.Read.Directory' // least privileged for roleAssignments
 }
 
 // Only with enableRemediation=true: confirm compromised / dismiss risky users.

@@ -21,7 +21,13 @@ param appInsightsConnectionString string
 @description('Key Vault URI (https://<name>.vault.azure.net/) holding the sink secrets.')
 param vaultUri string
 
-@description('Alert sinks whose secrets are in Key Vault: webhook, teams, slack.')
+@description('Alert sinks whose secrets are in Key Vault, trimmed and lower-cased by main.bicep; an unknown name fails the deployment.')
+@allowed([
+  '' // an empty item of the comma list: no sinks, or a trailing comma
+  'webhook'
+  'teams'
+  'slack'
+])
 param alertSinks array
 
 @description('Export storage account name for the diagnostic-settings path; empty: path off.')

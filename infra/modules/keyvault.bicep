@@ -10,16 +10,16 @@ param tags object = {}
 @description('Principal id of the identity that reads the secrets (Key Vault Secrets User).')
 param appPrincipalId string
 
-@description('Principal id (user) allowed to set the secrets (Key Vault Secrets Officer); empty: none.')
+@description('Principal id allowed to set the secrets (Key Vault Secrets Officer); empty: none.')
 param secretsOfficerPrincipalId string = ''
 
-@description('Type of secretsOfficerPrincipalId: User (azd) or ServicePrincipal (CI).')
+@description('Type of secretsOfficerPrincipalId: User (azd login) or ServicePrincipal (CI); main.bicep passes azd AZURE_PRINCIPAL_TYPE.')
 @allowed([
   'User'
   'Group'
   'ServicePrincipal'
 ])
-param secretsOfficerPrincipalType string = 'User'
+param secretsOfficerPrincipalType string
 
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'

@@ -24,6 +24,7 @@ var tableSuffixes = [
   'history'
   'blobcursors'
   'directory'
+  'sinkhealth'
 ]
 
 // Well-known built-in role definition ids.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from detections.normalize.lines import decode_line
 from service.export.cursors import BlobCursor, BlobCursorStore
 
 log = logging.getLogger("riskwatch.export")
@@ -26,7 +27,10 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # per ranged read; bounds memory per chunk
 
 @dataclass(frozen=True, slots=True)
 class ExportLine:
-    """One JSON line of an export blob; ``number`` is 1-based within the blob."""
+    """One JSON line of an export blob; ``number`` is 1-based within the blob.
+
+    ``text`` is an ``UndecodableLine`` when the bytes are not UTF-8 (decode skips it).
+    """
 
     container: str
     blob_name: str
@@ -153,7 +157,8 @@ def _split(data: bytes, cursor: BlobCursor) -> tuple[list[ExportLine], int]:
         raw_lines.pop()  # data ends with a newline: no partial line
     lines = []
     for index, raw in enumerate(raw_lines, start=cursor.lines + 1):
-        text = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+        # Each line decoded alone: invalid UTF-8 is that line's Skip, never a guessed record.
+        text = decode_line(raw.rstrip(b"\r"))
         if text.strip():
             lines.append(ExportLine(cursor.container, cursor.blob_name, index, text))
     return lines, len(raw_lines)

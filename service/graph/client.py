@@ -39,7 +39,7 @@ class Page:
     feed: str
     index: int
     url: str
-    records: list[dict[str, Any]]
+    records: list[Any]  # JSON objects, or what the page held instead (skipped by name)
     latest: datetime | None  # the newest time-field value on this page
     # Safe cursor once this page and all before it are handled. Graph gives no order
     # guarantee (sign-ins come newest first), so it only moves on the last page.
@@ -173,7 +173,7 @@ class FeedRead:
                 return
             outcome.requests += stats.requests
             outcome.retries += stats.retries
-            records = [r for r in body["value"] if isinstance(r, dict)]
+            records: list[Any] = body["value"]  # a non-object is the normalizer's Skip
             latest = _latest(records, spec.time_field)
             if latest is not None and (newest is None or latest > newest):
                 newest = latest
@@ -226,8 +226,9 @@ def _next_link(body: dict[str, Any]) -> str | None:
     return link if isinstance(link, str) and link else None
 
 
-def _latest(records: list[dict[str, Any]], field: str | None) -> datetime | None:
+def _latest(records: list[Any], field: str | None) -> datetime | None:
     if field is None:
         return None
-    times = [t for t in (parse_graph_time(r.get(field)) for r in records) if t is not None]
+    values = (r.get(field) for r in records if isinstance(r, dict))
+    times = [t for t in map(parse_graph_time, values) if t is not None]
     return max(times, default=None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from detections.timeparse import parse_time
+
 DEFAULT_LOOKBACK = timedelta(hours=48)
 
 
@@ -64,12 +66,12 @@ def parse_graph_time(text: object) -> datetime | None:
         digits = len(rest) - len(rest.lstrip("0123456789"))
         value = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_time(value)
     except ValueError:
+        # Absent, invalid or outside 1970-2200: a year-9999 record must not become the
+        # watermark (no later record could pass it), nor a year-0001 one underflow the
+        # look-back arithmetic of every later run.
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def format_graph_time(value: datetime) -> str:

@@ -97,7 +97,9 @@ FEEDS: dict[str, FeedSpec] = {
         FeedSpec(
             name="directoryRoles",
             path="/v1.0/roleManagement/directory/roleAssignments",
-            permission="Directory.Read.All",
+            # Least privileged for listing unifiedRoleAssignments (Graph docs); not
+            # Directory.Read.All, which also reads every user, group and device.
+            permission="RoleManagement.Read.Directory",
             throttle="directory",
             time_field=None,
             kind=None,

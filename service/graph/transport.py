@@ -8,13 +8,13 @@ the run's deadline: it stops and says so, and the reader reports where to resume
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import requests
 
+from detections.normalize.jsontext import loads_tolerant
 from service.graph.auth import TokenProvider
 from service.graph.throttle import Backoff, Clock, Sleep
 from service.netutil import parse_retry_after
@@ -133,8 +133,15 @@ class Transport:
 
 
 def _page_body(content: bytes) -> dict[str, Any] | None:
+    # One poisoned record must not cost the page (it would come back every run): text that
+    # is not UTF-8 is read with U+FFFD, a record nested too deeply becomes TooDeep, which
+    # the normalizer skips by name. Only a page that is not JSON at all is retried.
     try:
-        body = json.loads(content)
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("utf-8", errors="replace")
+    try:
+        body = loads_tolerant(text)
     except ValueError:
         return None
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):

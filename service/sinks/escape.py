@@ -1,12 +1,13 @@
 """Escaping attacker-chosen text (UPNs, app names, cities, user agents) for chat formats.
 
 The goal is that a hostile value renders as the text it is: never a link, a mention or
-formatting. Each format gets two layers, because renderers differ (Teams mobile clients
-have had backslash-escape bugs, Slack has no escape for ``*_~``):
+formatting.
 
-* Adaptive Card markdown (Teams): CommonMark backslash escapes for every markup
-  character, plus a zero-width space that breaks what renderers detect outside the
-  markdown parser: bare URLs (``://``, ``www.``) and the ``{{DATE()}}`` functions.
+* Adaptive Cards (Teams): attacker text goes only into ``TextRun`` elements, which the
+  renderers never run through markdown, so ``card_literal`` does not escape anything a
+  reader would see (a backslash escape would be shown as typed). It only breaks ``{{``
+  with a zero-width space, because the renderers expand ``{{DATE(...)}}`` and
+  ``{{TIME(...)}}`` even in a ``TextRun``.
 * Slack mrkdwn: ``& < >`` as entities (Slack's only documented escapes, which also
   defuse ``<!channel>``, ``<@U1>`` and ``<url|text>``), and a zero-width space on both
   sides of ``* _ ~ ` `` so they cannot open or close a span. ``slack_code`` instead puts
@@ -14,23 +15,26 @@ have had backslash-escape bugs, Slack has no escape for ``*_~``):
   responder can copy the exact value.
 
 Both first flatten the value: control characters and newlines become spaces (a newline
-could start a quote or a list) and bidirectional overrides are dropped (they can make
-``evil.example`` display as something else).
+could start a quote or a list), bidirectional overrides are dropped (they can make
+``evil.example`` display as something else) and a lone surrogate becomes U+FFFD (it
+cannot be encoded as UTF-8, so it would make the request body fail to encode).
+
+Limits are on the escaped text, so values are cut with ``fit``: it cuts the raw value and
+escapes the cut, which can never split an escape (``&amp;``) in two.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 ZWSP = "\u200b"
+TRUNCATED = " … [truncated]"
 _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
-# CommonMark treats any escaped ASCII punctuation as a literal; these are the ones that
-# Adaptive Card markdown, or a renderer's HTML step, could interpret.
-_CARD_SPECIAL = re.compile(r"([\\`*_~\[\]()<>&])")
-# A list, heading or quote marker at the start of a block.
-_CARD_BLOCK_START = re.compile(r"^(?:[-+#=]+|(\d+)[.)])(?=\s|$)")
+_DOUBLE_BRACE = re.compile(r"\{(?=\{)")  # every "{" followed by another, so "{{{" too
 _URL_MARKERS = re.compile(r"(?i)(://|www\.)")
 _SLACK_FORMAT = re.compile(r"([*_~`])")
 _SLACK_BROADCAST = re.compile(r"(?i)([@!])(here|channel|everyone)\b")
@@ -39,24 +43,13 @@ _SLACK_BROADCAST = re.compile(r"(?i)([@!])(here|channel|everyone)\b")
 def flatten(value: object) -> str:
     """One line of plain text: no control characters, newlines or bidi overrides."""
     text = "" if value is None else str(value)
-    text = text.translate(_BIDI)
+    text = _LONE_SURROGATE.sub("\ufffd", text.translate(_BIDI))
     return _CONTROL.sub(" ", text).strip()
 
 
-def card_text(value: object) -> str:
-    """A value as literal text inside Adaptive Card markdown (TextBlock, Fact value)."""
-    text = flatten(value)
-    text = _CARD_SPECIAL.sub(r"\\\1", text)
-    text = _CARD_BLOCK_START.sub(_escape_block_start, text)
-    # Break auto-linking and the {{DATE}}/{{TIME}} functions, which run outside markdown.
-    text = _break_urls(text)
-    return text.replace("{", "{" + ZWSP)
-
-
-def _escape_block_start(match: re.Match[str]) -> str:
-    marker = match.group(0)
-    digits = match.group(1)
-    return f"{digits}\\{marker[-1]}" if digits else f"\\{marker}"
+def card_literal(value: object) -> str:
+    """A value for an Adaptive Card ``TextRun``: shown exactly as received, one line."""
+    return _DOUBLE_BRACE.sub("{" + ZWSP, flatten(value))
 
 
 def _break_urls(text: str) -> str:
@@ -86,8 +79,41 @@ def slack_code(value: object) -> str:
     return "`" + _break_urls(slack_entities(text.replace("`", "\u02cb"))) + "`"
 
 
-def truncate(text: str, limit: int, marker: str = " … [truncated]") -> str:
+def truncate(text: str, limit: int, marker: str = TRUNCATED) -> str:
     """``text`` cut to at most ``limit`` characters, saying so when it was cut."""
     if len(text) <= limit:
         return text
     return text[: max(0, limit - len(marker))] + marker
+
+
+def fit(
+    value: str,
+    limit: int,
+    render: Callable[[str], str],
+    *,
+    size: Callable[[str], int] = len,
+    marker: str = TRUNCATED,
+) -> str:
+    """``render(value)`` if its ``size`` is within ``limit``, else ``render`` of the
+    longest cut of ``value`` (at most ``limit`` characters) plus ``marker`` that is.
+
+    The cut is made on the raw value, before ``render`` escapes it, so an escape is
+    never split. The escaped size grows with the cut's length (escaping a longer prefix
+    never gives a shorter text), so a binary search finds the longest cut. Returns ""
+    when even ``render(marker)`` alone is too big.
+    """
+    whole = render(value)
+    if size(whole) <= limit:
+        return whole
+    best = ""
+    # The whole value is known not to fit. A longer cut than ``limit`` could only fit if
+    # flattening dropped characters; not searching there keeps a 100 KB value cheap.
+    low, high = 0, min(len(value) - 1, limit)
+    while low <= high:
+        middle = (low + high) // 2
+        candidate = render(value[:middle].rstrip() + marker)
+        if size(candidate) <= limit:
+            best, low = candidate, middle + 1
+        else:
+            high = middle - 1
+    return best

@@ -166,8 +166,10 @@ class Poster:
         return self.rng() * ceiling  # full jitter
 
     def _give_up(self, result: _Attempt, attempts: int, why: str) -> DeliveryOutcome:
-        reason = f"{result.reason}; {why}, left for the next run"
-        log.warning("%s: %s", self.sink_name, reason)
+        # The reason is stored with the alert, and may end as its dead-letter reason: what
+        # failed, not what happens next (the outbox decides that, by its retry budget).
+        reason = f"{result.reason} ({why})"
+        log.warning("%s: %s, left for the next run", self.sink_name, reason)
         return DeliveryOutcome(DeliveryStatus.RETRY, reason, result.retry_after, attempts)
 
     def _attempt(

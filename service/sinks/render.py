@@ -18,6 +18,7 @@ RISKY_SIGN_INS_PATH = "/#view/Microsoft_AAD_IAM/SecurityMenuBlade/~/RiskySignIns
 RISKY_USERS_PATH = "/#view/Microsoft_AAD_IAM/SecurityMenuBlade/~/RiskyUsers"
 USER_PROFILE_PATH = "/#view/Microsoft_AAD_UsersAndTenants/UserProfileMenuBlade/~/overview/userId/"
 MAX_EXTRA_FACTS = 8  # context entries beyond the known ones, so correlation rules show theirs
+MAX_USER_ID_CHARS = 128  # Entra object ids are GUIDs; a longer one is not linked
 
 # (label, context keys to try in order). Dotted keys read nested dicts.
 _WHO = (
@@ -120,9 +121,9 @@ def view(alert: Mapping[str, Any], portal_url: str = DEFAULT_PORTAL_URL) -> Aler
         last_seen=str(alert.get("last_seen", alert.get("first_seen", ""))),
         count=_int(alert.get("count", 1)),
         facts=tuple(facts),
-        investigation=tuple(str(step) for step in alert.get("investigation") or ()),
+        investigation=_strings(alert.get("investigation")),
         links=portal_links(portal_url, context),
-        mitre=tuple(str(t) for t in alert.get("mitre") or ()),
+        mitre=_strings(alert.get("mitre")),
     )
 
 
@@ -137,9 +138,11 @@ def portal_links(portal_url: str, context: Mapping[str, Any]) -> tuple[Link, ...
         Link("Risky users", base + RISKY_USERS_PATH),
     ]
     user_id = context.get("user_id")
-    if isinstance(user_id, str) and user_id:
-        # quote(safe="") keeps an odd id from adding path segments or fragments.
-        links.append(Link("User profile", base + USER_PROFILE_PATH + quote(user_id, safe="")))
+    if isinstance(user_id, str) and 0 < len(user_id) <= MAX_USER_ID_CHARS:
+        # quote(safe="") keeps an odd id from adding path segments or fragments;
+        # errors="replace" keeps a lone surrogate from raising.
+        profile = quote(user_id, safe="", errors="replace")
+        links.append(Link("User profile", base + USER_PROFILE_PATH + profile))
     return tuple(links)
 
 
@@ -164,8 +167,17 @@ def _extra_facts(context: Mapping[str, Any]) -> list[Fact]:
     return extra
 
 
+def _strings(value: Any) -> tuple[str, ...]:
+    """A list of steps or technique ids; one string is one item, anything else none."""
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value if item is not None and item != "")
+    return ()
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         return 1

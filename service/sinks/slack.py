@@ -5,26 +5,34 @@ Success is HTTP 200 with the body ``ok``. 400 ``invalid_payload``, 403, 404 and 
 honours it). Every mrkdwn text object sets ``verbatim: true`` so Slack does not turn
 bare URLs, channel names or ``@here`` into links or mentions; values are escaped on top
 of that (service/sinks/escape.py).
+
+Slack refuses a whole message over any Block Kit limit (service/sinks/slack_limits.py),
+so every text is cut to its limit *after* escaping (``fit``): escaping can make a value
+five times longer (``&`` is ``&amp;``). The finished message is checked once more and,
+should it still break a limit, replaced by a minimal one: an alert is never lost to 400.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from detections.model import Severity
-from service.sinks.escape import flatten, slack_code, slack_entities, slack_text, truncate
+from service.sinks import slack_limits as limits
+from service.sinks.escape import fit, flatten, slack_code, slack_entities, slack_text
 from service.sinks.http import Poster
 from service.sinks.posting import JSON_HEADERS, PostingSink
 from service.sinks.render import DEFAULT_PORTAL_URL, AlertView, Fact, view
 
-HEADER_CHARS = 150  # Block Kit limit of a header's plain_text
-FIELD_CHARS = 1900  # a section field allows 2000; leave room for the label
-SECTION_CHARS = 2900  # a section text allows 3000
-FIELDS_PER_SECTION = 10
-FALLBACK_CHARS = 3000
+log = logging.getLogger(__name__)
+
+LABEL_CHARS = 100
 STEP_CHARS = 400
+ALERT_ID_CHARS = 100
+FALLBACK_CHARS = 3000
+_STEPS_NOTE_RESERVE = 60  # room for "… N more steps [truncated]" under the section limit
 _EMOJI = {"critical": ":rotating_light:", "high": ":red_circle:", "medium": ":large_orange_circle:"}
 
 
@@ -32,61 +40,86 @@ def _mrkdwn(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
+def _fit(
+    value: str,
+    limit: int,
+    render: Callable[[str], str] = slack_text,
+    marker: str = " … [truncated]",
+) -> str:
+    return fit(value, limit, render, size=limits.length, marker=marker)
+
+
+def _field(fact: Fact) -> dict[str, Any]:
+    label = _fit(fact.label, LABEL_CHARS) or "-"
+    return _mrkdwn(_fit(fact.value, limits.FIELD_CHARS, lambda v: f"*{label}*\n{slack_code(v)}"))
+
+
 def _fields_sections(facts: tuple[Fact, ...]) -> list[dict[str, Any]]:
-    fields = [
-        _mrkdwn(f"*{slack_text(f.label)}*\n{slack_code(truncate(f.value, FIELD_CHARS))}")
-        for f in facts
-    ]
+    fields = [_field(f) for f in facts]
+    step = limits.FIELDS_PER_SECTION
     return [
-        {"type": "section", "fields": fields[i : i + FIELDS_PER_SECTION]}
-        for i in range(0, len(fields), FIELDS_PER_SECTION)
+        {"type": "section", "fields": fields[i : i + step]} for i in range(0, len(fields), step)
     ]
 
 
-def fallback_text(alert_view: AlertView) -> str:
-    """The notification text: severity and title, escaped, no formatting of our own."""
-    return truncate(
-        slack_text(f"[{alert_view.severity}] {alert_view.title}"), FALLBACK_CHARS, " [truncated]"
-    )
+def _steps_text(steps: tuple[str, ...]) -> str:
+    """Numbered steps under a heading, whole steps only, within a section's text limit."""
+    lines = ["*Investigation*"]
+    budget = limits.SECTION_TEXT_CHARS - _STEPS_NOTE_RESERVE - limits.length(lines[0])
+    for n, step in enumerate(steps, 1):
+        line = f"{n}. {_fit(step, STEP_CHARS)}"
+        budget -= limits.length(line) + 1
+        if budget < 0:
+            lines.append(f"… {len(steps) - n + 1} more steps [truncated]")
+            break
+        lines.append(line)
+    return "\n".join(lines)
 
 
-def build_message(alert_view: AlertView) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            # plain_text is never parsed for formatting, links or mentions.
-            "text": {
-                "type": "plain_text",
-                "text": truncate(flatten(alert_view.title) or "Riskwatch alert", HEADER_CHARS),
-                "emoji": False,
-            },
-        },
-        *_fields_sections(alert_view.headline_facts),
-        *_fields_sections(alert_view.facts),
-    ]
-    if alert_view.investigation:
-        steps = "\n".join(
-            f"{n}. {slack_text(truncate(step, STEP_CHARS))}"
-            for n, step in enumerate(alert_view.investigation, 1)
-        )
-        blocks.append({"type": "divider"})
-        blocks.append(
-            {
-                "type": "section",
-                "text": _mrkdwn(truncate(f"*Investigation*\n{steps}", SECTION_CHARS)),
-            }
-        )
+def _header(alert_view: AlertView) -> dict[str, Any]:
+    # plain_text is never parsed for formatting, links or mentions.
+    title = _fit(flatten(alert_view.title) or "Riskwatch alert", limits.HEADER_CHARS, flatten)
+    return {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}}
+
+
+def _context(alert_view: AlertView) -> dict[str, Any]:
     links = " · ".join(
         f"<{slack_entities(link.url)}|{slack_text(link.title)}>" for link in alert_view.links
     )
     emoji = _EMOJI.get(alert_view.severity, ":information_source:")
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [_mrkdwn(f"{emoji} {links} · alert id {slack_code(alert_view.alert_id)}")],
-        }
-    )
-    return {"text": fallback_text(alert_view), "blocks": blocks[:50]}
+    alert_id = _fit(alert_view.alert_id, ALERT_ID_CHARS, slack_code)
+    return {"type": "context", "elements": [_mrkdwn(f"{emoji} {links} · alert id {alert_id}")]}
+
+
+def fallback_text(alert_view: AlertView) -> str:
+    """The notification text: severity and title, escaped, no formatting of our own."""
+    text = f"[{alert_view.severity}] {alert_view.title}"
+    return _fit(text, FALLBACK_CHARS, marker=" [truncated]") or "Riskwatch alert"
+
+
+def build_message(alert_view: AlertView) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        _header(alert_view),
+        *_fields_sections(alert_view.headline_facts),
+        *_fields_sections(alert_view.facts),
+    ]
+    if alert_view.investigation:
+        blocks.append({"type": "divider"})
+        blocks.append({"type": "section", "text": _mrkdwn(_steps_text(alert_view.investigation))})
+    context = _context(alert_view)
+    # Keep the links (the last block) whatever is dropped to stay within the block limit.
+    blocks = [*blocks[: limits.MAX_BLOCKS - 1], context]
+    return {"text": fallback_text(alert_view), "blocks": blocks}
+
+
+def minimal_message(alert_view: AlertView) -> dict[str, Any]:
+    """A message that fits every limit whatever the alert: header, a note, the alert id."""
+    alert_id = _fit(alert_view.alert_id, ALERT_ID_CHARS, slack_code)
+    note = f"This alert could not be shown in full; it is in the outbox as {alert_id}."
+    return {
+        "text": fallback_text(alert_view),
+        "blocks": [_header(alert_view), {"type": "section", "text": _mrkdwn(note)}],
+    }
 
 
 def accept_ok_body(status: int, body: str) -> str | None:
@@ -115,7 +148,17 @@ class SlackSink(PostingSink):
         )
 
     def payload(self, alert: Mapping[str, Any]) -> dict[str, Any]:
-        return build_message(view(alert, self._portal_url))
+        alert_view = view(alert, self._portal_url)
+        message = build_message(alert_view)
+        if found := limits.problems(message):
+            # The problems name block paths and sizes only, never a value.
+            log.warning(
+                "%s: message over Block Kit limits (%s); sent a minimal one",
+                self.name,
+                "; ".join(found[:5]),
+            )
+            message = minimal_message(alert_view)
+        return message
 
     def request(self, alert: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(self.payload(alert), ensure_ascii=False).encode("utf-8")

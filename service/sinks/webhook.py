@@ -37,6 +37,9 @@ older than a few minutes, and discard a repeated ``Idempotency-Key``: the one du
 the pipeline can produce is a crash between a 2xx and the delivered mark.
 
 Values are plain JSON strings, never pre-escaped: the receiver escapes for its output.
+The body is always strict JSON in UTF-8: a NaN or infinity (not JSON, refused by strict
+parsers) is sent as the string ``"nan"``/``"inf"``, and a lone surrogate (which UTF-8
+cannot encode) as its ``\\uXXXX`` escape.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -67,6 +71,26 @@ def sign(secret: str, body: bytes) -> str:
 def verify(secret: str, body: bytes, header: str) -> bool:
     """What a receiver does: constant-time comparison over the raw body."""
     return hmac.compare_digest(sign(secret, body), header)
+
+
+def encode(payload: Mapping[str, Any]) -> bytes:
+    """Strict-JSON UTF-8 bytes of ``payload`` (see the module docstring)."""
+    finite = _finite(payload)
+    try:
+        text = json.dumps(finite, ensure_ascii=False, separators=(",", ":"), default=str)
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: ASCII JSON spells it as an escape
+        return json.dumps(finite, separators=(",", ":"), default=str).encode("ascii")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 class WebhookSink(PostingSink):
@@ -109,9 +133,7 @@ class WebhookSink(PostingSink):
     def request(self, alert: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         """The exact body bytes and headers of one delivery."""
         sent_at = int(self._clock())
-        body = json.dumps(
-            self.payload(alert, sent_at), ensure_ascii=False, separators=(",", ":"), default=str
-        ).encode("utf-8")
+        body = encode(self.payload(alert, sent_at))
         headers = {**JSON_HEADERS, "Idempotency-Key": str(alert.get("alert_id", ""))}
         if self._secret:
             headers[TIMESTAMP_HEADER] = str(sent_at)

@@ -2,8 +2,10 @@
 
 PartitionKey = rule id, RowKey = alert id, so writing the same alert twice is a
 create conflict (nothing to do). Per sink ``s``: ``s_status`` (pending, delivered,
-dead, skipped), ``s_attempts``, ``s_next`` (earliest next attempt), ``s_reason``,
-``s_owner`` and ``s_lease`` (a worker's lease while it posts). ``done`` turns
+dead, skipped), ``s_attempts`` (HTTP attempts), ``s_failures`` (failed runs: the
+backoff), ``s_first`` (first attempt: the retry budget runs from there), ``s_next``
+(earliest next attempt), ``s_reason``, ``s_owner`` and ``s_lease`` (a worker's lease
+while it posts). ``done`` turns
 true once no sink is pending, which is what delivery queries and sweep deletes.
 Every status change is an ETag-conditional MERGE, so two workers never both
 take a lease, and one sink's update never overwrites another's.
@@ -12,7 +14,7 @@ take a lease, and one sink's update never overwrites another's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +47,11 @@ def check_sink_names(sinks: Sequence[Sink]) -> None:
         raise ValueError(f"sink names must be unique: {names}")
 
 
+def sink_names(row: Entity) -> list[str]:
+    """The sinks a row has a status for (configured when the alert was written)."""
+    return sorted(k.removesuffix("_status") for k in row if k.endswith("_status"))
+
+
 def status_of(row: Entity, sink: str) -> str:
     # A sink configured after the alert was written never receives it.
     return str(row.get(f"{sink}_status", SKIPPED))
@@ -53,13 +60,22 @@ def status_of(row: Entity, sink: str) -> str:
 class Outbox:
     def __init__(self, tables: Tables, sinks: Sequence[Sink]) -> None:
         check_sink_names(sinks)
+        self.tables = tables
         self.table = tables.table(TABLE)
         self.sinks = tuple(sinks)
 
     def write(
-        self, rule_id: str, alert_id: str, payload: str, severity: Severity, now: datetime
+        self,
+        rule_id: str,
+        alert_id: str,
+        payload: str,
+        severity: Severity,
+        now: datetime,
+        *,
+        exclude: Collection[str] = (),
     ) -> bool:
-        """Create the row; False when it is already there (written by another worker)."""
+        """Create the row; False when it is already there (written by another worker).
+        Sinks in ``exclude`` never receive it (a notice about that very sink)."""
         row: dict[str, Any] = {
             "PartitionKey": rule_id,
             "RowKey": alert_id,
@@ -68,11 +84,15 @@ class Outbox:
             "created_at": now,
         }
         for sink in self.sinks:
-            wanted = severity.rank >= sink.min_severity.rank
+            wanted = severity.rank >= sink.min_severity.rank and sink.name not in exclude
             row[f"{sink.name}_status"] = PENDING if wanted else SKIPPED
             row[f"{sink.name}_attempts"] = 0
+            row[f"{sink.name}_failures"] = 0
+            row[f"{sink.name}_first"] = NEVER
             row[f"{sink.name}_next"] = now
-            row[f"{sink.name}_reason"] = "" if wanted else "below the sink's minimum severity"
+            row[f"{sink.name}_reason"] = "" if wanted else (
+                "a notice about this sink" if sink.name in exclude
+                else "below the sink's minimum severity")
             row[f"{sink.name}_owner"] = ""
             row[f"{sink.name}_lease"] = NEVER
         done = not any(row[f"{s.name}_status"] == PENDING for s in self.sinks)
@@ -95,6 +115,34 @@ class Outbox:
 
     def all_rows(self) -> list[Entity]:
         return list(self.table.list_entities())
+
+    def find(self, alert_id: str) -> list[Entity]:
+        """The rows of ``alert_id`` whatever its rule (one, unless ids collide)."""
+        return list(self.table.query_entities("RowKey eq @id", parameters={"id": alert_id}))
+
+    def dead(self) -> Iterator[Entity]:
+        """Every row with at least one dead-lettered sink."""
+        for row in self.table.list_entities():
+            if any(status_of(row, name) == DEAD for name in sink_names(row)):
+                yield row
+
+    def requeue(self, rule_id: str, alert_id: str, sink: str, now: datetime) -> bool:
+        """A dead letter of ``sink`` back to pending with a fresh retry budget; False when
+        that sink's status is not dead (a delivered alert is never sent again)."""
+        for _ in range(MAX_TRIES):
+            row = self.get(rule_id, alert_id)
+            if row is None or status_of(row, sink) != DEAD:
+                return False
+            patch = {
+                f"{sink}_status": PENDING, f"{sink}_failures": 0, f"{sink}_first": NEVER,
+                f"{sink}_next": now, f"{sink}_owner": "", f"{sink}_lease": NEVER,
+                f"{sink}_reason": cap_text(f"replayed; was: {row.get(f'{sink}_reason', '')}",
+                                           1_000),
+                "done": False, "done_at": NEVER,
+            }
+            if self._merge(row, patch):
+                return True
+        return False
 
     def lease(
         self,
