@@ -28,11 +28,8 @@ from service.cli_parser import build_parser, parse_now
 from service.progress import progress_for
 from service.settings import load_detection_settings
 from service.settings_parsing import SettingsError
+from service.terminal import EXIT_FAILED, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, printable
 
-EXIT_OK = 0  # it ran (alerts or not)
-EXIT_FAILED = 1  # a feed, sink or rule failed
-EXIT_USAGE = 2  # bad arguments (argparse's own) or invalid settings
-EXIT_NO_INPUT = 3  # no input could be read
 SKIPS_SHOWN = 20
 Clock = Callable[[], float]  # seconds, monotonic: the progress line's throttle
 
@@ -78,12 +75,6 @@ def _dispatch(args: argparse.Namespace) -> int:
     return list_rules(load_rules(), as_json=args.json, out=sys.stdout)
 
 
-def printable(text: str) -> str:
-    """``text`` with control characters escaped: record values and receivers' answers
-    are not ours, and must not move the cursor or recolour a terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
     try:
@@ -109,7 +100,7 @@ def run_scan(
     report = scan_mod.scan(paths, rules, options, enricher=enricher, progress=progress)
     if report.unreadable and report.events == 0 and report.skipped_count == 0:
         for problem in report.unreadable:
-            err.write(f"riskwatch: cannot read {problem}\n")
+            err.write(f"riskwatch: cannot read {printable(problem)}\n")
         return EXIT_NO_INPUT
     for alert in report.alerts:
         out.write(json.dumps(alert.to_dict(), sort_keys=True) + "\n")
@@ -121,7 +112,7 @@ def run_scan(
         err.write(printable(f"rule {failure.rule_id} failed on {failure.event_id}: {failure.error}")
                   + "\n")
     for problem in report.unreadable:
-        err.write(f"unreadable: {problem}\n")
+        err.write(f"unreadable: {printable(problem)}\n")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.by_kind.items())) or "none"
     err.write(
         f"scanned {report.events} events ({kinds}) from {len(paths)} files: "
@@ -168,7 +159,7 @@ def run_baseline(args: argparse.Namespace, err: TextIO, clock: Clock = time.mono
     finally:
         progress.done()
     for problem in report.problems:
-        err.write(f"unreadable: {problem}\n")
+        err.write(f"unreadable: {printable(problem)}\n")
     err.write(f"baseline: {total} events observed, {report.skipped} records skipped\n")
     return EXIT_NO_INPUT if report.problems and total == 0 else EXIT_OK
 
@@ -187,7 +178,7 @@ def run_once(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if files is not None and report.sources.problems and not report.sources.events \
             and not report.sources.skipped:  # fmt: skip
         for problem in report.sources.problems:
-            err.write(f"riskwatch: cannot read {problem}\n")
+            err.write(f"riskwatch: cannot read {printable(problem)}\n")
         return EXIT_NO_INPUT
     failures = report.failures()
     for reason in failures:
@@ -226,7 +217,8 @@ def rule_metadata(rule: Rule) -> dict[str, object]:
         "references": list(rule.references),
         "known_gaps": list(rule.known_gaps),
         "params": [
-            {"name": p.name, "default": p.default, "description": p.description}
+            {"name": p.name, "default": p.default, "description": p.description,
+             "minimum": p.minimum, "maximum": p.maximum, "valid": p.range_text()}
             for p in rule.params
         ],
     }

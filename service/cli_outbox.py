@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from service.state.outbox import DEAD, DELIVERED, SKIPPED, Outbox, sink_names, status_of
+from service.terminal import EXIT_FAILED, EXIT_OK, EXIT_USAGE, printable
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Entity = Mapping[str, Any]
 
 
@@ -67,9 +67,9 @@ def list_outbox(outbox: Outbox, status: str | None, *, as_json: bool, out: TextI
                 continue
             when = item["next_attempt"] if item["status"] == "pending" else item["created_at"]
             out.write(
-                f"{item['alert_id']}  {_safe(item['rule_id']):<28} {item['sink']:<8} "
+                f"{item['alert_id']}  {printable(item['rule_id']):<28} {item['sink']:<8} "
                 f"{item['status']:<9} attempts={item['attempts']:<3} {when}  "
-                f"{_safe(item['title'])}" + (f"  ({_safe(item['reason'])})"
+                f"{printable(item['title'])}" + (f"  ({printable(item['reason'])})"
                                              if item["reason"] else "") + "\n"
             )
     return EXIT_OK
@@ -122,8 +122,8 @@ def retry_outbox(
         failed += status != DELIVERED
         reason = str(row.get(f"{sink}_reason", ""))
         note = "" if status == DELIVERED else (
-            f" ({_safe(reason)}; the timer keeps retrying)" if status == "pending"
-            else f" ({_safe(reason)})")
+            f" ({printable(reason)}; the timer keeps retrying)" if status == "pending"
+            else f" ({printable(reason)})")
         err.write(f"{alert_id} {sink}: replayed, {status}{note}\n")
     err.write(f"outbox retry: {len(replayed) - failed} delivered, {failed} failed again\n")
     return EXIT_FAILED if failed else EXIT_OK
@@ -146,8 +146,3 @@ def _chosen_rows(
 
 def _iso(value: object) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else None
-
-
-def _safe(value: object) -> str:
-    # Titles and receivers' reasons are not ours: escape control characters for the terminal.
-    return json.dumps(str(value), ensure_ascii=False)[1:-1]

@@ -130,6 +130,10 @@ def test_rules_lists_every_rule(capsys):
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(listed) == 14
     assert all(r["investigation"] and r["false_positives"] for r in listed)
+    # Every numeric threshold shows the range that start-up enforces.
+    numeric = [p for r in listed for p in r["params"] if isinstance(p["default"], int | float)]
+    assert numeric
+    assert all(p["minimum"] <= p["default"] <= p["maximum"] and p["valid"] for p in numeric)
     assert main(["rules"]) == 0
     assert "signin_risk_detection" in capsys.readouterr().out
 

@@ -112,3 +112,18 @@ def test_bad_retry_arguments_exit_2(capsys, receivers, args, message):
     assert code == 2 and message in err
     webhook, teams = receivers
     assert webhook.requests == [] and teams.requests == []
+
+
+def test_list_escapes_terminal_controls_in_titles_and_reasons(tmp_path, capsys, receivers):
+    """A C1 control (CSI) or a bidi override from a record or a receiver never reaches the
+    terminal as itself."""
+    webhook, _ = receivers
+    webhook.default = Reply(400, "bad \x9b31m \u202epayload".encode())
+    risky = write_lines(tmp_path / "risky.jsonl", [graph_sign_in(
+        1, riskLevelDuringSignIn="high", riskState="atRisk",
+        userPrincipalName="eve\u202egro.evil\x9b2J@contoso.com")])
+    cli(capsys, "run", "--once", "--input", str(risky), "--now", "2026-11-02T09:05:00Z")
+    code, out, _ = cli(capsys, "outbox", "list", "--status", "dead")
+    assert code == 0 and out.strip()
+    assert "\x9b" not in out and "\u202e" not in out
+    assert "\\x9b" in out and "\\u202e" in out

@@ -22,22 +22,10 @@ from service.sinks.teams import MAX_CARD_BYTES, TeamsSink
 from service.sinks.webhook import WebhookSink
 from tests.sink_alerts import HOSTILE, HOSTILE_APP, sink_alert
 from tests.sink_checks import card_of, card_texts, card_violations, slack_violations
+from tests.strategies import strings
 
 URL = "http://127.0.0.1:9/hook"  # never posted to: only the request bodies are built
 ATTACKER_FIELDS = ("display_name", "city", "app_display_name", "device_name", "user_agent")
-_MARKUP = "&<>*_~`[]()!@#\\{}|:/.\n\r\t\u202e\u200b\u2028"
-
-characters = st.one_of(
-    st.sampled_from(_MARKUP),
-    st.characters(),
-    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),  # lone surrogates
-    st.just("\U0001f600"),  # 4 bytes in UTF-8, 2 UTF-16 units
-)
-
-
-def strings(min_size: int = 0, max_size: int = 40) -> st.SearchStrategy[str]:
-    # Joined lists, not st.text: st.text merges the alphabet and drops the surrogates.
-    return st.lists(characters, min_size=min_size, max_size=max_size).map("".join)
 
 
 short_text = strings()

@@ -10,6 +10,7 @@ hostile values shown exactly as received, and nothing clickable but our own port
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ class Page:
 @pytest.fixture(scope="module", params=["markdown-it", "no-markdown"])
 def browser_page(request: pytest.FixtureRequest) -> Iterator[Page]:
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):  # make test installs it: in CI its absence is a failure
+            pytest.fail("/usr/bin/chromium is missing in CI")
         pytest.skip("/usr/bin/chromium is not installed (make test installs it)")
     from playwright.sync_api import sync_playwright
 

@@ -90,3 +90,22 @@ def test_a_single_sink_has_nobody_to_tell_but_the_summary(tables, clock):
         report = pipe.deliver(T0 + timedelta(hours=1, minutes=5))
     assert "webhook" in report.failing and report.health_notices == 0
     assert {r["PartitionKey"] for r in pipe.outbox.all_rows()} == {RULE.id}
+
+
+def test_an_outage_whose_alerts_were_all_dead_lettered_is_over(tables, clock):
+    """Nothing waits for the sink any more: it is not reported as failing run after run
+    (its dead letters stay in ``outbox list``)."""
+    with Receiver(DOWN) as down:
+        policy = RetryPolicy(budget=timedelta(hours=2), rng=random.Random(1).random)  # noqa: S311
+        pipe = Pipeline(tables, [sink(down, "webhook", clock)], rules=[RULE],
+                        retry_policy=policy)
+        pipe.process([risk_detection(id="rd-1", correlation_id="c1", time=T0)], T0)
+        now, dead, failing = T0, 0, []
+        while now < T0 + timedelta(hours=4):
+            now += RUN_EVERY
+            report = pipe.deliver(now)
+            dead += report.dead_lettered
+            failing.append(bool(report.failing))
+    assert dead == 1
+    assert any(failing)  # it was reported while the alert was still held back
+    assert not failing[-1]  # and no longer once nothing waits for it

@@ -74,6 +74,13 @@ class SinkHealth:
                 self._update(name, now, healthy=True, reason="")
             elif tally.failed:
                 self._update(name, now, healthy=False, reason=tally.reason)
+        for row in list(self._failing(now, at_least=timedelta(0))):
+            name = str(row["RowKey"])
+            # Nothing failed this run and nothing waits for it (all of it dead-lettered):
+            # no alert is being held back any more, so the outage is over; its dead letters
+            # stay listed by ``riskwatch outbox list --status dead``.
+            if not tallies.get(name, SinkTally()).failed and not self._pending_for(name):
+                self._update(name, now, healthy=True, reason="")
         return {
             str(row["RowKey"]): f"since {row['failing_since'].isoformat()}: {row['last_reason']}"
             for row in self._failing(now)
@@ -98,12 +105,16 @@ class SinkHealth:
             self._merge(row, {"notified": True})  # a lost race: the other worker set it
         return written
 
-    def _failing(self, now: datetime) -> Iterator[Mapping[str, Any]]:
+    def _failing(
+        self, now: datetime, at_least: timedelta | None = None
+    ) -> Iterator[Mapping[str, Any]]:
+        """Sinks failing for ``at_least`` (default: long enough to report)."""
         configured = {s.name for s in self.outbox.sinks}
+        least = self.failing_after if at_least is None else at_least
         for row in self.table.query_entities(f"PartitionKey eq '{PARTITION}'"):
             since = row.get("failing_since")
             if row["RowKey"] in configured and since is not None and since > NEVER \
-                    and now - since >= self.failing_after:  # fmt: skip
+                    and now - since >= least:  # fmt: skip
                 yield row
 
     def _pending_for(self, name: str) -> int:
