@@ -26,8 +26,7 @@ from detections.enrich import Enricher
 from detections.model import Event
 from detections.normalize import Skip, decode
 from service.pipeline import Pipeline
-from service.state.history import HistoryStore
-from service.state.history_store import TableHistoryStore
+from service.state.history_store import HistoryStore, TableHistoryStore
 from service.state.tables import Tables
 
 WINDOW = timedelta(minutes=5)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from detections.alert_window import AlertWindow, join_window
 from detections.engine import Match
 from detections.model import Severity
 from detections.rule import JsonValue
@@ -72,16 +73,19 @@ class Alert:
             investigation=rule.investigation,
         )
 
-    def covers(self, match: Match) -> bool:
-        """Whether ``match`` falls in this alert's dedup window."""
-        window = self.window_end - self.first_seen
-        return self.first_seen - window < match.time < self.window_end
+    def window(self) -> AlertWindow:
+        return AlertWindow(self.first_seen, self.last_seen, self.window_end)
 
-    def absorb(self, match: Match) -> None:
-        """Count a later (or slightly earlier) match of the same key."""
+    def joined(self, match: Match) -> AlertWindow | None:
+        """This alert's window with ``match`` in it, or None when ``match`` opens a new
+        alert (``detections.alert_window.join_window`` decides, for scan and the app)."""
+        return join_window(self.window(), match.time, match.rule.dedup_window)
+
+    def absorb(self, match: Match, window: AlertWindow) -> None:
+        """Count a match of the same key; ``window`` is ``self.joined(match)``."""
         self.count += 1
-        self.first_seen = min(self.first_seen, match.time)
-        self.last_seen = max(self.last_seen, match.time)
+        self.first_seen, self.last_seen = window.first_seen, window.last_seen
+        self.window_end = window.end
         self.severity = self.severity.at_least(match.severity)
         for event_id in (match.event.event_id, *match.finding.related_event_ids):
             if len(self.event_ids) >= MAX_EVENT_IDS:
@@ -124,8 +128,9 @@ class AlertGrouper:
     def add(self, match: Match) -> Alert | None:
         """Group ``match``; return the alert it opened, if it opened one."""
         current = self._open.get(match.dedup_key)
-        if current is not None and current.covers(match):
-            current.absorb(match)
+        joined = current.joined(match) if current is not None else None
+        if current is not None and joined is not None:
+            current.absorb(match, joined)
             return None
         if len(self._alerts) >= self.max_alerts:
             self._suppress(match)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
 
-from detections.factories import T0, sign_in
 from detections.failures import classify, classify_code
-from detections.history import is_user_sign_in
+from detections.history_records import Attempt
 from detections.model import Event, SignIn
+from detections.predicates import is_user_sign_in
 from detections.rule import JsonValue
-from detections.state import Attempt
 
 MAX_LISTED = 25  # users / IPs listed in an alert's context
 MICROSOFT_ASNS = "8075,8068,8069,8070,12076"  # Panther's list: Microsoft's own networks
@@ -52,25 +49,3 @@ def summary(items: Sequence[Attempt]) -> dict[str, JsonValue]:
 
 def ids(items: Sequence[Attempt], limit: int = 20) -> tuple[str, ...]:
     return tuple(a.event_id for a in items[-limit:])
-
-
-def series(
-    n: int,
-    *,
-    prefix: str,
-    start: datetime = T0,
-    step: timedelta = timedelta(seconds=30),
-    per_user: bool = False,
-    **overrides: Any,
-) -> tuple[SignIn, ...]:
-    """``n`` sign-ins ``step`` apart from ``start``: timelines for inline cases.
-    ``per_user`` gives each its own user (a spray); otherwise all are Alice's."""
-    out = []
-    for i in range(n):
-        who: dict[str, Any] = (
-            {"user_id": f"u-{prefix}{i}", "user_principal_name": f"{prefix}{i}@contoso.com"}
-            if per_user
-            else {}
-        )
-        out.append(sign_in(id=f"{prefix}{i}", time=start + i * step, **who, **overrides))
-    return tuple(out)

@@ -63,7 +63,7 @@ class PrivilegedMap:
         return self.by_upn.get((upn or "").strip().lower(), ())
 
     def roles_of_key(self, user_key: str) -> tuple[str, ...]:
-        """A correlation user key (``history.user_key``): the object id when the event had
+        """A correlation user key (``predicates.user_key``): the object id when the event had
         one, else its lower-cased UPN. Object ids never contain ``@``; UPNs always do."""
         key = user_key.strip().lower()
         return self.by_upn.get(key, ()) if "@" in key else self.by_id.get(key, ())

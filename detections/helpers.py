@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from detections.model import (
-    ACTIVE_RISK_LEVELS,
-    CLOSED_RISK_STATES,
     Event,
     Location,
     RiskDetection,
@@ -28,16 +26,6 @@ RISK_DETAIL_MEANING = {
     ),
     "hidden": "the detail is hidden (the tenant lacks an Entra ID P2 licence)",
 }
-
-
-def is_open_risk(risk_state: str | None) -> bool:
-    """True unless somebody closed the risk (remediated, dismissed, confirmedSafe)."""
-    return risk_state not in CLOSED_RISK_STATES
-
-
-def is_active_level(level: str | None) -> bool:
-    """low, medium or high. ``hidden`` is unknown and ``none`` is none: neither is active."""
-    return level in ACTIVE_RISK_LEVELS
 
 
 def where(location: Location, ip_address: str | None) -> dict[str, str | float | None]:

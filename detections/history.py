@@ -16,8 +16,7 @@ from sys import intern
 from typing import Any
 
 from detections.failures import SMART_LOCKOUT, classify
-from detections.model import Event, SignIn
-from detections.state import (
+from detections.history_records import (
     EVENT_RETENTION,
     MAX_IP_ENTRIES,
     MAX_SUCCESSES,
@@ -30,41 +29,14 @@ from detections.state import (
     WindowState,
     insert,
 )
-
-USER_CATEGORIES = frozenset({"interactiveUser", "nonInteractiveUser", "adfs"})
-ANONYMIZER_RISKS = frozenset({"anonymizedIPAddress"})
-_OPEN_RISK_EXCLUDED = frozenset({"remediated", "dismissed", "confirmedSafe"})
-
-
-def user_key(event: SignIn) -> str:
-    """One user's key: the object id when known, else the lower-cased UPN. Interned: the
-    history keeps one copy per user, not one per remembered sign-in."""
-    return intern((event.user_id or event.principal).lower())
-
-
-def is_user_sign_in(event: SignIn) -> bool:
-    return event.category in USER_CATEGORIES
-
-
-def is_interactive(event: SignIn) -> bool:
-    """Interactive sign-ins are the timeline travel and country rules judge."""
-    if event.interactive is not None:
-        return event.interactive
-    return event.category in {"interactiveUser", "adfs"}
-
-
-def is_anonymized(event: SignIn) -> bool:
-    return bool(ANONYMIZER_RISKS & set(event.risk_event_types))
-
-
-def has_open_risk(event: SignIn) -> bool:
-    """A risk flag that still counts as evidence: active and not closed (never dismissed)."""
-    if event.risk_state in _OPEN_RISK_EXCLUDED:
-        return False
-    levels = (event.risk_level_during_sign_in, event.risk_level_aggregated)
-    active = any(level in {"low", "medium", "high"} for level in levels)
-    flagged = bool(set(event.risk_event_types) - ANONYMIZER_RISKS)
-    return active or flagged or event.risk_state in {"atRisk", "confirmedCompromised"}
+from detections.model import Event, SignIn
+from detections.predicates import (
+    is_anonymized,
+    is_interactive,
+    is_risk_flagged,
+    is_user_sign_in,
+    user_key,
+)
 
 
 def device_of(event: SignIn) -> str | None:
@@ -92,7 +64,7 @@ def success_record(event: SignIn) -> SuccessSeen:
         latitude=loc.latitude,
         longitude=loc.longitude,
         device=device_of(event),
-        risky=has_open_risk(event),
+        risky=is_risk_flagged(event),
         anonymized=is_anonymized(event),
     )
 

@@ -35,6 +35,12 @@ CLOSED_RISK_STATES = frozenset({"remediated", "dismissed", "confirmedSafe"})
 # ``hidden`` means the tenant cannot see the level (no P2 licence): unknown, never "none".
 RISK_LEVELS = ("none", "low", "medium", "high", "hidden", "unknownFutureValue")
 ACTIVE_RISK_LEVELS = ("low", "medium", "high")
+# Open and flagged: what a risky user's or a sign-in's state says when the risk is real.
+AT_RISK_STATES = frozenset({"atRisk", "confirmedCompromised"})
+# Sign-ins of people, whose history the correlation rules keep; the interactive ones
+# (when the record does not say) are the timeline the travel and country rules judge.
+USER_SIGN_IN_CATEGORIES = frozenset({"interactiveUser", "nonInteractiveUser", "adfs"})
+INTERACTIVE_CATEGORIES = frozenset({"interactiveUser", "adfs"})
 
 
 class Severity(StrEnum):

@@ -1,18 +1,27 @@
-"""The rule registry and the policy every rule must meet, checked all at once."""
+"""The rule registry and the policy every rule must meet, checked all at once.
+
+The rules are the modules of the ``detections.rules`` package, found through the
+import system (``pkgutil`` over the package path, then ``importlib``): each module
+holds one ``RULE`` whose id is the module's name.
+"""
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
+import pkgutil
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
+from functools import cache
+from types import ModuleType
 
+import detections.rules
 from detections.errors import RiskwatchError, RuleValidationError
 from detections.model import RiskDetection, RiskyUser, SignIn
 from detections.params import ParamError
 from detections.rule import Param, Rule
-from detections.rules import ALL_RULES
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 MITRE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -99,12 +108,47 @@ def _param_problems(param: Param) -> list[str]:
     return []
 
 
+class RuleModuleError(RiskwatchError):
+    """A module of the rules package that is not one well-formed rule."""
+
+
+def discover(package: ModuleType = detections.rules) -> tuple[Rule, ...]:
+    """The ``RULE`` of every module of ``package``, in module-name order."""
+    found: list[Rule] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        found.append(_rule_of(module, info.name))
+    return tuple(found)
+
+
+def _rule_of(module: ModuleType, name: str) -> Rule:
+    rule = getattr(module, "RULE", None)
+    where = getattr(module, "__file__", None) or module.__name__
+    if not isinstance(rule, Rule):
+        raise RuleModuleError(f"{where}: a rule module must define RULE = Rule(...)")
+    if rule.id != name:
+        raise RuleModuleError(
+            f"{where}: RULE.id is {rule.id!r} but the module is {name!r}: the module name is "
+            f"the rule id (rename the file to {rule.id}.py, or the id to {name!r})"
+        )
+    return rule
+
+
+@cache
+def all_rules() -> tuple[Rule, ...]:
+    """Every discovered rule, once per process (``all_rules.cache_clear()`` re-reads)."""
+    return discover()
+
+
 def load_rules() -> tuple[Rule, ...]:
     """All rules, after checking the whole set against the policy."""
-    problems = validate(ALL_RULES)
+    rules = all_rules()
+    problems = validate(rules)
     if problems:
         raise RuleValidationError(problems)
-    return ALL_RULES
+    return rules
 
 
 class UnknownRuleError(RiskwatchError, KeyError):
@@ -127,8 +171,8 @@ def did_you_mean(word: str, names: Iterable[str]) -> str:
 
 
 def rule_by_id(rule_id: str) -> Rule:
-    for rule in ALL_RULES:
+    for rule in all_rules():
         if rule.id == rule_id:
             return rule
-    hint = did_you_mean(rule_id, (r.id for r in ALL_RULES))
+    hint = did_you_mean(rule_id, (r.id for r in all_rules()))
     raise UnknownRuleError(f"unknown rule {rule_id[:80]!r}{hint}")

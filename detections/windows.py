@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from detections.state import T
+from detections.history_records import T
 
 
 def with_event(window: Sequence[T], item: T) -> list[T]:

@@ -174,6 +174,9 @@ def run_once(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     sinks = [*configured_sinks(settings), *([ConsoleSink(out)] if args.print else [])]
     files = scan_mod.expand_paths(args.input) if args.input else None
     report = MainJob(settings, sinks=sinks).run(args.now or datetime.now(UTC), files=files)
+    if args.json:
+        for alert in report.alerts():
+            out.write(json.dumps(alert, sort_keys=True) + "\n")
     err.write(report.summary() + "\n")
     if files is not None and report.sources.problems and not report.sources.events \
             and not report.sources.skipped:  # fmt: skip

@@ -104,6 +104,9 @@ def _run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="read these files or folders instead of Graph")
     run.add_argument("--now", type=parse_now, help="the run's ISO-8601 time (default: the clock)")
     run.add_argument("--print", action="store_true", help="also print each delivered alert")
+    run.add_argument("--json", action="store_true",
+                     help="write the alerts the run opened or updated as JSON lines, as scan "
+                     "does (count and last seen as the dedup claims hold them)")
 
 
 def _baseline(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

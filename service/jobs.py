@@ -1,4 +1,16 @@
-"""The main job, as the timer runs it: poll, tail, rescan, deliver, sweep, summarise.
+"""The job: one run of Riskwatch, as the timer (and ``riskwatch run --once``) runs it.
+
+A run walks forward only:
+
+1. ``build_run`` builds the run's parts once: Table Storage clients and stores, a fresh
+   Graph client (its deadline and 403-disabled feeds are per run), the directory's
+   privileged map read once, and the pipeline with that run's enricher and the sinks;
+2. the sources (``service.sources``) yield batches: events plus the cursor positions
+   they would commit;
+3. the pipeline (``service.pipeline``) judges each batch, its alerts reach the outbox,
+   and it returns what it did;
+4. the job commits the batch's cursors, and only then asks for the next batch;
+5. delivery (until the run budget's deadline on the injected clock), then the sweep.
 
 Heavy SDK imports live here, not in the trigger module, so a cold start only
 pays for them when a function actually runs.
@@ -6,102 +18,102 @@ pays for them when a function actually runs.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from azure.core.exceptions import ResourceModifiedError
+
 from detections.enrich import Enricher
-from detections.model import Event
-from service.directory_cache import CachedDirectory, DirectoryCache
-from service.events import RescanRequest
+from service.directory_cache import DirectoryCache
+from service.event_grid_work import register_blob, state_tables
 from service.export import BlobCursorStore, BlobRegistration, ExportTailer
-from service.graph import FEEDS, GraphClient, make_token_provider, parse_auth_mode
-from service.pipeline import Pipeline, RunReport
-from service.settings import Settings, StorageSettings
+from service.graph import GraphClient, make_token_provider, parse_auth_mode
+from service.job_report import JobReport
+from service.pipeline import Hook, Pipeline, RunReport
+from service.settings import Settings
 from service.sinks.base import Sink
 from service.sinks.factory import build_sinks
 from service.sources import (
-    Process,
-    RunBatch,
+    Batch,
+    BlobCommit,
+    FeedCommit,
+    RescanDone,
     SourceReport,
-    export_handler,
-    normalized,
+    export_batches,
+    file_batches,
+    merged,
     poll_feeds,
-    read_files,
+    read_directory,
+    rescan_batches,
 )
-from service.state.cursors import CursorConflict, CursorStore
+from service.state.cursors import CursorStore
 from service.state.tables import Tables
-from service.storage import blob_service, table_service
+from service.storage import blob_service
+
+__all__ = [
+    "READING_SHARE", "JobReport", "MainJob", "RunParts", "build_run", "configured_sinks",
+    "state_tables",
+]
 
 log = logging.getLogger("riskwatch.job")
-RESCAN_GROUP = "rescan"
 READING_SHARE = 0.75  # of the run budget for reading sources; the rest for delivery
-MAX_REASONS = 20  # rule failures kept for the run's reasons; the count keeps counting
+Clock = Callable[[], float]  # seconds, monotonic
 
 
-@dataclass(slots=True)
-class JobReport:
-    sources: SourceReport = field(default_factory=SourceReport)
-    run: RunReport = field(default_factory=RunReport)
-    swept: int = 0
-    deferred: int = 0  # deliveries left for the next run (budget spent)
-    past_due: bool = False
-    seconds: float = 0.0
-    sink_failures: dict[str, str] = field(default_factory=dict)  # sink -> this run's failures
-    failing_sinks: dict[str, str] = field(default_factory=dict)  # failing for over an hour
+@dataclass(frozen=True, slots=True)
+class RunParts:
+    """Everything one run uses, built once by ``build_run`` and passed down."""
 
-    def add(self, part: RunReport) -> None:
-        for name in ("events", "matches", "alerts_raised", "duplicates_skipped", "suppressed",
-                     "rule_failures", "delivered", "retried", "dead_lettered"):
-            setattr(self.run, name, getattr(self.run, name) + getattr(part, name))
-        self.run.failures += part.failures[: max(0, MAX_REASONS - len(self.run.failures))]
+    tables: Tables
+    cursors: CursorStore
+    pipeline: Pipeline
+    graph: GraphClient | None  # None for a run over files (``riskwatch run --input``)
+    tailer: ExportTailer | None  # None without RISKWATCH_EXPORT_STORAGE
 
-    def failures(self) -> list[str]:
-        """Why the run did not fully succeed: a feed, a sink or a rule failed. Empty when it
-        did; ``riskwatch run --once`` exits 1 otherwise, with these on stderr."""
-        sources = self.sources
-        found = [f"feed {feed} disabled: {why}" for feed, why in sorted(sources.disabled.items())]
-        found += [f"input: {problem}" for problem in sources.problems]
-        found += [f"sink {name}: {why}" for name, why in sorted(self.sink_failures.items())]
-        found += [f"sink {name} failing {why}" for name, why in sorted(self.failing_sinks.items())
-                  if name not in self.sink_failures]
-        found += [f"rule {f.rule_id} failed on {f.event_id}: {f.error}" for f in self.run.failures]
-        if self.run.rule_failures > len(self.run.failures):
-            found.append(f"... and {self.run.rule_failures - len(self.run.failures)} more")
-        return found
 
-    def summary(self) -> str:
-        """The one log line a run writes."""
-        feeds = ",".join(f"{k}={v}" for k, v in sorted(self.sources.events.items())) or "none"
-        run = self.run
-        text = (
-            f"riskwatch run: events[{feeds}] skipped={self.sources.skipped} "
-            f"alerts_raised={run.alerts_raised} duplicates={run.duplicates_skipped} "
-            f"delivered={run.delivered} retried={run.retried} "
-            f"dead_lettered={run.dead_lettered} rule_failures={run.rule_failures} "
-            f"swept={self.swept} duration={self.seconds:.1f}s"
+def build_run(
+    settings: Settings,
+    now: datetime,
+    sources: SourceReport,
+    *,
+    sinks: Sequence[Sink],
+    tables: Tables | None = None,
+    graph: GraphClient | None = None,
+    reads_graph: bool = True,
+    hook: Hook | None = None,
+) -> RunParts:
+    """The run's parts; ``tables`` and ``graph`` are reused when given (a warm worker's
+    Table clients; a test's Graph client on a simulated clock). The directory is read
+    here, once, so the pipeline is built with this run's privileged map."""
+    tables = tables or state_tables(settings.storage, settings.table_prefix)
+    if reads_graph and graph is None:
+        token = make_token_provider(
+            parse_auth_mode(settings.graph_auth), settings.graph_base_url,
+            settings.azure_client_id,
         )
-        if self.sources.disabled:
-            text += f" disabled_feeds={','.join(sorted(self.sources.disabled))}"
-        if self.sources.incomplete:
-            text += f" resume_next_run={','.join(self.sources.incomplete)}"
-        if self.deferred:
-            text += f" deferred={self.deferred}"
-        if self.failing_sinks:
-            text += f" failing_sinks={','.join(sorted(self.failing_sinks))}"
-        if self.past_due:
-            text += " past_due=true"
-        return text
+        graph = GraphClient.with_budget(
+            settings.graph_base_url, token, READING_SHARE * settings.run_budget.total_seconds()
+        )
+    client = graph if reads_graph else None
+    refresh = client if "directoryRoles" in settings.feeds else None  # None: the cached map
+    privileged = read_directory(refresh, DirectoryCache(tables), now, sources)
+    enricher = Enricher(hours=settings.business_hours) if privileged is None \
+        else Enricher(privileged, settings.business_hours)  # fmt: skip
+    pipeline = Pipeline.from_settings(settings, sinks, hook=hook, tables=tables, enricher=enricher)
+    tailer = None
+    if reads_graph and settings.export_storage is not None:
+        store = BlobCursorStore.create(tables.service, settings.table_prefix)
+        tailer = ExportTailer(blob_service(settings.export_storage), store)
+    return RunParts(tables, CursorStore(tables), pipeline, client, tailer)
 
 
 class MainJob:
-    """One run of the main job over the configured sources, state and sinks."""
+    """The job over the configured sources, state and sinks; ``run`` is one run."""
 
     def __init__(
         self,
@@ -109,36 +121,29 @@ class MainJob:
         *,
         sinks: Sequence[Sink] | None = None,
         graph: GraphClient | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.settings = settings
         self.sinks = list(sinks) if sinks is not None else configured_sinks(settings)
-        self.tables = Tables(table_service(settings.storage), settings.table_prefix)
-        self.pipeline = Pipeline.from_settings(settings, self.sinks)
-        self.cursors = CursorStore(self.tables)
+        # One TableServiceClient per worker process, reused by every run.
+        self.tables = state_tables(settings.storage, settings.table_prefix)
         self._graph_override = graph  # tests inject a client on a simulated clock
-        self._graph: GraphClient | None = None
         self.clock = clock
+        self.parts: RunParts | None = None  # the last run's parts, for inspection
 
     def run(self, now: datetime, *, files: Iterable[Path] | None = None) -> JobReport:
         started = self.clock()
         report = JobReport()
-        # A fresh Graph client per run: its deadline and its 403-disabled feeds are per run.
-        self._graph = self._graph_override
-
-        def process(events: list[Event]) -> None:
-            if events:
-                report.add(self.pipeline.process(events, now, deliver=False))
-
-        self._refresh_directory(now, report, fetch=files is None)
-        if files is not None:
-            for batch in read_files(files, report.sources):
-                process(batch)
-        else:
-            self._poll(now, process, report)
-            self._tail_exports(now, process, report)
-        report.add(self._deliver(now, report, deadline=time.monotonic() + self._delivery_budget()))
-        swept = self.pipeline.sweep(now)
+        parts = build_run(
+            self.settings, now, report.sources, sinks=self.sinks, tables=self.tables,
+            graph=self._graph_override, reads_graph=files is None,
+        )
+        self.parts = parts
+        for batch, guarded in self._batches(parts, now, report.sources, files):
+            self._judge(parts, batch, now, report, guarded=guarded)
+        deadline = self.clock() + (1 - READING_SHARE) * self.settings.run_budget.total_seconds()
+        report.add(self._deliver(parts.pipeline, now, report, deadline))
+        swept = parts.pipeline.sweep(now)
         report.swept = swept.claims + swept.ledger + swept.outbox
         report.seconds = self.clock() - started
         return report
@@ -146,27 +151,57 @@ class MainJob:
     def register_blob(self, registration: BlobRegistration) -> bool:
         return register_blob(self.tables, registration)
 
-    def request_rescan(self, request: RescanRequest, now: datetime) -> None:
-        request_rescan(self.tables, request, now)
+    def _batches(
+        self, parts: RunParts, now: datetime, sources: SourceReport, files: Iterable[Path] | None
+    ) -> Iterator[tuple[Batch, bool]]:
+        """Every batch of the run in order, and whether a failure judging it stays with
+        its source (an export blob never blocks the others) rather than stopping the run."""
+        if files is not None:
+            yield from ((b, False) for b in file_batches(files, sources))
+            return
+        settings = self.settings
+        if parts.graph is not None:
+            feeds = poll_feeds(parts.graph, settings.feeds, parts.cursors, now,
+                               settings.lookback, sources)
+            yield from ((b, False) for b in merged(feeds))
+            rescans = rescan_batches(parts.graph, settings.feeds, parts.cursors, sources)
+            yield from ((b, False) for b in rescans)
+        if parts.tailer is not None:
+            yield from ((b, True) for b in export_batches(parts.tailer, now, sources))
 
-    def graph(self) -> GraphClient:
-        if self._graph is None:
-            settings = self.settings
-            token = make_token_provider(
-                parse_auth_mode(settings.graph_auth), settings.graph_base_url,
-                settings.azure_client_id,
-            )
-            self._graph = GraphClient.with_budget(
-                settings.graph_base_url, token, READING_SHARE * settings.run_budget.total_seconds()
-            )
-        return self._graph
+    def _judge(
+        self, parts: RunParts, batch: Batch, now: datetime, report: JobReport, *, guarded: bool
+    ) -> None:
+        """Judge one batch (its alerts reach the outbox), then commit its cursors."""
+        try:
+            if batch.events:
+                report.add(parts.pipeline.judge(batch.events, now))
+            for commit in batch.commits:
+                self._commit(parts, commit, now)
+        except Exception as exc:
+            if not guarded:
+                raise
+            where = ", ".join(c.chunk.cursor.source for c in batch.commits
+                              if isinstance(c, BlobCommit))  # fmt: skip
+            why = "cursor moved by another run; skipped" if isinstance(
+                exc, ResourceModifiedError) else f"{type(exc).__name__}: {exc}"
+            report.sources.problems.append(f"{where}: {why}")
+            log.exception("export blob %s failed; offset kept", where)
 
-    def _delivery_budget(self) -> float:
-        """What is left of the run budget after reading (reading may use 75 % of it)."""
-        return (1 - READING_SHARE) * self.settings.run_budget.total_seconds()
+    def _commit(self, parts: RunParts, commit: FeedCommit | BlobCommit | RescanDone,
+                now: datetime) -> None:
+        if isinstance(commit, FeedCommit):
+            parts.cursors.save("feed", commit.feed, commit.watermark, now, commit.expected)
+        elif isinstance(commit, BlobCommit):
+            assert parts.tailer is not None  # noqa: S101 - blob batches come from the tailer
+            parts.tailer.commit(commit.chunk)
+        else:
+            parts.cursors.delete(commit.request)  # done; an unfinished one is tried next run
 
-    def _deliver(self, now: datetime, report: JobReport, deadline: float) -> RunReport:
-        delivery = self.pipeline.deliver(now, deadline)
+    def _deliver(
+        self, pipeline: Pipeline, now: datetime, report: JobReport, deadline: float
+    ) -> RunReport:
+        delivery = pipeline.deliver(now, deadline, clock=self.clock)
         report.deferred = delivery.deferred
         report.failing_sinks = delivery.failing
         for name, tally in delivery.by_sink.items():
@@ -175,73 +210,6 @@ class MainJob:
                     f"{tally.failed} to retry, {tally.dead} dead-lettered (last: {tally.reason})")
         return RunReport(delivered=delivery.delivered, retried=delivery.retried,
                          dead_lettered=delivery.dead_lettered)
-
-    def _poll(self, now: datetime, process: Process, report: JobReport) -> None:
-        settings = self.settings
-        batch = RunBatch(process)
-        poll_feeds(self.graph(), settings.feeds, self.cursors, now, settings.lookback, batch,
-                   report.sources)
-        batch.flush()
-        for cursor in list(self.cursors.list(RESCAN_GROUP)):
-            if self._rescan(cursor.name, json.loads(cursor.value), process, report):
-                self.cursors.delete(cursor)  # done; an unfinished one is tried next run
-
-    def _rescan(
-        self, name: str, request: dict[str, Any], process: Process, report: JobReport
-    ) -> bool:
-        """Re-read the feeds for the request's window; True when every read completed."""
-        start, end = (datetime.fromisoformat(request[k]) for k in ("start", "end"))
-        users = {u.lower() for u in request.get("users", [])}
-
-        def within(events: list[Event]) -> None:
-            kept = [e for e in events if start <= e.time <= end and (
-                not users or e.principal.lower() in users
-                or str(getattr(e, "user_id", "")).lower() in users)]
-            report.sources.count("rescan", len(kept))
-            process(kept)
-
-        log.info("rescan %s: %s to %s for %s", name, start, end, sorted(users) or "all users")
-        complete = True
-        for feed in self.settings.feeds:
-            kind = FEEDS[feed].kind
-            if kind is None:  # directory roles are enrichment, not events
-                continue
-            read = self.graph().read(feed, start=start)
-            for page in read:
-                within(normalized(page.records, f"rescan:{feed}", kind, report.sources))
-            complete &= read.outcome.status in ("complete", "forbidden")
-        return complete
-
-    def _tail_exports(self, now: datetime, process: Process, report: JobReport) -> None:
-        if self.settings.export_storage is None:
-            return
-        store = BlobCursorStore.create(self.tables.service, self.settings.table_prefix)
-        tailer = ExportTailer(blob_service(self.settings.export_storage), store)
-        tail = tailer.tail(export_handler(process, report.sources), now)
-        report.sources.problems += tail.failures
-
-    def _refresh_directory(self, now: datetime, report: JobReport, *, fetch: bool) -> None:
-        """Privileged role holders for enrichment: cached in Table Storage, refreshed daily."""
-        cache = DirectoryCache(self.tables)
-        cached: CachedDirectory | None
-        if fetch and "directoryRoles" in self.settings.feeds:
-            cached = cache.get(now, lambda: self._directory_pages(report))
-            if cached.error:
-                report.sources.problems.append(f"directoryRoles: {cached.error}")
-        else:
-            cached = cache.load()
-        if cached is not None:
-            self.pipeline.enricher = Enricher(cached.privileged, self.settings.business_hours)
-
-    def _directory_pages(self, report: JobReport) -> list[dict[str, Any]]:
-        read = self.graph().read("directoryRoles")
-        pages = [{"value": page.records} for page in read]
-        if read.outcome.status != "complete":  # keep the cached map rather than an empty one
-            if read.outcome.status == "forbidden":
-                report.sources.disabled["directoryRoles"] = read.outcome.message
-            status, message = read.outcome.status, read.outcome.message
-            raise RuntimeError(f"roleAssignments read {status}: {message}")
-        return pages
 
 
 def configured_sinks(settings: Settings) -> list[Sink]:
@@ -252,25 +220,3 @@ def configured_sinks(settings: Settings) -> list[Sink]:
         if sink.secret is not None:
             options["webhook_secret"] = sink.secret.reveal()
     return build_sinks(**options)
-
-
-# The Event Grid handlers need only storage: a bad sink setting must not stop them.
-def register_blob(tables: Tables, registration: BlobRegistration) -> bool:
-    """Event Grid's BlobCreated: remember the blob; the timer tails it."""
-    return BlobCursorStore.create(tables.service, tables.prefix).register(registration)
-
-
-def request_rescan(tables: Tables, request: RescanRequest, now: datetime) -> None:
-    """Store a rescan for the next timer run (handlers stay short and idempotent)."""
-    cursors = CursorStore(tables)
-    value = json.dumps(
-        {"start": request.start.isoformat(), "end": request.end.isoformat(),
-         "users": list(request.users)}
-    )
-    if cursors.load(RESCAN_GROUP, request.event_id) is None:
-        with contextlib.suppress(CursorConflict):  # a concurrent redelivery stored it
-            cursors.save(RESCAN_GROUP, request.event_id, value, now, None)
-
-
-def state_tables(storage: StorageSettings, prefix: str) -> Tables:
-    return Tables(table_service(storage), prefix)

@@ -1,5 +1,8 @@
-"""The main job: events → rules → dedup claim → outbox → delivery, exactly once.
+"""The pipeline the job (``service.jobs``) hands each batch: rules → dedup claim → outbox,
+then delivery and sweep when the job asks, exactly once.
 
+It judges a batch and returns what it did (``RunReport``); the job moves the batch's
+cursors only after ``judge`` returned, so its alerts are in the outbox by then.
 Every step leaves state that a later run (or another worker) can finish:
 
 1. a claim and the ledger rows of the events it counts commit in one transaction;
@@ -16,6 +19,7 @@ can crash the pipeline exactly there.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,14 +36,14 @@ from service.settings import Settings
 from service.sinks.base import Sink
 from service.state.dedup import Budget, Claim, DedupStore
 from service.state.delivery import Deliverer, DeliveryReport, RetryPolicy
-from service.state.history import HistoryStore, InMemoryHistoryStore
-from service.state.history_store import TableHistoryStore
+from service.state.history_store import HistoryStore, InMemoryHistoryStore, TableHistoryStore
 from service.state.outbox import Outbox
 from service.state.sweep import SweepReport, sweep
 from service.state.tables import Tables
 from service.storage import table_service
 
 Hook = Callable[[str], None]
+Clock = Callable[[], float]  # seconds, monotonic
 
 
 def _no_hook(point: str) -> None:
@@ -58,6 +62,8 @@ class RunReport:
     retried: int = 0
     dead_lettered: int = 0
     failures: list[RuleFailure] = field(default_factory=list)
+    # alert id -> its claim as this run left it: the alerts it opened or updated.
+    touched: dict[str, Claim] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -80,7 +86,8 @@ class Pipeline:
         enricher: Enricher | None = None,
     ) -> None:
         disabled = set(disabled_rules)
-        # Privileged roles and business hours; the job refreshes the roles each run.
+        # Privileged roles and business hours; the job builds one pipeline per run with the
+        # directory's privileged map of that run.
         self.enricher = enricher or Enricher()
         self.rules = tuple(r for r in (rules or load_rules()) if r.id not in disabled)
         self.params = params or {}
@@ -110,15 +117,19 @@ class Pipeline:
         *,
         history_store: HistoryStore | None = None,
         hook: Hook | None = None,
+        tables: Tables | None = None,
+        enricher: Enricher | None = None,
     ) -> Pipeline:
-        tables = Tables(table_service(settings.storage), settings.table_prefix)
+        """The pipeline as configured; the job passes its run's ``tables`` and ``enricher``."""
+        if tables is None:
+            tables = Tables(table_service(settings.storage), settings.table_prefix)
         return cls(
             tables,
             sinks,
             params=settings.rule_params,
             disabled_rules=settings.disabled_rules,
             history_store=history_store or TableHistoryStore(tables),
-            enricher=Enricher(hours=settings.business_hours),
+            enricher=enricher or Enricher(hours=settings.business_hours),
             max_alerts_per_run=settings.max_alerts_per_run,
             lookback=settings.lookback,
             retry_policy=RetryPolicy(budget=settings.delivery_retry_budget),
@@ -126,13 +137,21 @@ class Pipeline:
         )
 
     def process(self, events: Iterable[Event], now: datetime, *, deliver: bool = True) -> RunReport:
-        """Run the rules over ``events`` and put every new alert in the outbox (then deliver)."""
+        """``judge`` the events, then deliver (tests and the bench; the job calls the two)."""
+        report = self.judge(events, now)
+        if deliver:
+            delivery = self.deliver(now)
+            report.delivered = delivery.delivered
+            report.retried = delivery.retried
+            report.dead_lettered = delivery.dead_lettered
+        return report
+
+    def judge(self, events: Iterable[Event], now: datetime) -> RunReport:
+        """Run the rules over ``events`` and put every new alert in the outbox."""
         batch = list(events)
         report = RunReport(events=len(batch))
         history = self.history_store.load(batch)
-        engine = Engine(
-            self.rules, history=history, params=self.params, enricher=self.enricher
-        )
+        engine = Engine(self.rules, history=history, params=self.params, enricher=self.enricher)
         by_key: dict[tuple[str, str], list[Match]] = {}
         for matches, failures in engine.run(batch):
             report.failures += failures
@@ -143,35 +162,45 @@ class Pipeline:
         budget = Budget(self.max_alerts_per_run)
         suppressed: list[Match] = []
         for key_matches in sorted(by_key.values(), key=lambda ms: min(m.time for m in ms)):
-            result = self.dedup.record(
-                key_matches,
-                now,
-                budget,
-                on_opened=lambda claim: self._opened(claim, now),
-                before_replace=lambda claim: self._to_outbox(claim, now),
-            )
-            report.alerts_raised += result.opened
-            report.duplicates_skipped += result.duplicates
-            suppressed += result.suppressed
+            suppressed += self._record(key_matches, now, budget, report)
         if suppressed:
             report.suppressed = len(suppressed)
             self._raise_overflow(suppressed, now)
         # Only now that every alert is in the outbox: a crash before this line leaves the
         # events unseen, so the next run judges them again and the ledger drops repeats.
         self.history_store.save(history)
-        if deliver:
-            delivery = self.deliver(now)
-            report.delivered = delivery.delivered
-            report.retried = delivery.retried
-            report.dead_lettered = delivery.dead_lettered
         return report
 
-    def deliver(self, now: datetime, deadline: float | None = None) -> DeliveryReport:
+    def _record(
+        self, matches: list[Match], now: datetime, budget: Budget, report: RunReport
+    ) -> list[Match]:
+        """Count one key's matches, one claim transaction at a time; each alert a step
+        opens (or is about to replace) goes to the outbox before the next step."""
+        pending, held = self.dedup.uncounted(matches)
+        report.duplicates_skipped += held
+        while pending:
+            step = self.dedup.record(pending, now, budget)
+            report.duplicates_skipped += step.duplicates
+            if step.handover is not None:
+                self._to_outbox(step.handover, now)
+            report.alerts_raised += step.raised
+            if step.opened is not None:
+                self._opened(step.opened, now)
+            if step.touched is not None:
+                report.touched[step.touched.alert_id] = step.touched
+            if step.suppressed:
+                return step.suppressed
+            pending = step.rest
+        return []
+
+    def deliver(
+        self, now: datetime, deadline: float | None = None, clock: Clock = time.monotonic
+    ) -> DeliveryReport:
         """Finish interrupted outbox writes, then deliver every due alert to every sink
-        (until ``deadline``, a ``time.monotonic()`` value, when one is given)."""
+        (until ``clock()`` reaches ``deadline``, when one is given)."""
         for claim in self.dedup.unoutboxed():
             self._to_outbox(claim, now)
-        return self.deliverer.run(now, deadline)
+        return self.deliverer.run(now, deadline, clock=clock)
 
     def sweep(self, now: datetime) -> SweepReport:
         return sweep(self.tables, now, self.outbox_retention)

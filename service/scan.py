@@ -19,14 +19,14 @@ from pathlib import Path
 from detections.alerts import Alert, AlertGrouper
 from detections.engine import Engine, RuleFailure
 from detections.enrich import Enricher
-from detections.errors import InputError, Where
+from detections.errors import Where
 from detections.history import History
 from detections.model import Event, EventKind
-from detections.normalize import Format, Skip, decode
+from detections.normalize import Format, Skip
 from detections.rule import ParamValue, Rule
+from service.input_files import Unreadable, decoded, unreadable
 from service.progress import NoProgress, Progress
 from service.scan_order import OutOfOrder, sorted_on_disk, streamed
-from service.textfiles import open_lines
 
 # Events held at once to put input in order: the streaming window and the runs sorted on disk.
 CHUNK_EVENTS = 10_000
@@ -81,20 +81,17 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
 def read_events(path: Path, options: ScanOptions, report: ScanReport) -> Iterator[Event]:
     """Decode one file, counting skips; an unreadable file is reported, not fatal."""
     try:
-        # Bytes split on \n, each line decoded alone: one bad line never refuses the file.
-        with open_lines(path) as lines:
-            for item in decode(str(path), lines, fmt=options.fmt, kind=options.kind):
-                if isinstance(item, Skip):
-                    report.add_skip(item)
-                elif options.now is not None and item.time > options.now:
-                    reason = f"{item.kind} {item.event_id} is after --now"
-                    report.add_skip(Skip(Where(str(path)), reason))
-                else:
-                    yield item
-    except InputError as exc:
-        report.unreadable.append(str(exc))
-    except OSError as exc:
-        report.unreadable.append(f"{path}: {exc.strerror or exc}")
+        # The job's --input reader too (service.input_files): one bad line never refuses a file.
+        for item in decoded(path, options.fmt, options.kind):
+            if isinstance(item, Skip):
+                report.add_skip(item)
+            elif options.now is not None and item.time > options.now:
+                reason = f"{item.kind} {item.event_id} is after --now"
+                report.add_skip(Skip(Where(str(path)), reason))
+            else:
+                yield item
+    except Unreadable as exc:
+        report.unreadable.append(unreadable(path, exc))
 
 
 def scan(

@@ -1,30 +1,35 @@
-"""Where the main job's events come from: Graph feeds, export blobs, files, rescans.
+"""Where the job's events come from: Graph feeds, export blobs, files, rescans (and the
+directory read that enriches them).
 
-Each source hands the pipeline one batch at a time and moves its cursor only
-after the batch's alerts are in the outbox, so a crash half-way loses nothing
-and repeats nothing (event ids already seen never alert again).
+Each source yields ``Batch`` values: events, and the cursor positions that may be
+committed once the pipeline has judged them (``service.jobs`` commits them after the
+batch's alerts are in the outbox), so a crash half-way loses nothing and repeats
+nothing (event ids already seen never alert again). Sources never call the pipeline.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from detections.errors import InputError
+from detections.directory import PrivilegedMap
+from detections.errors import RiskwatchError, Where
 from detections.model import Event
-from detections.normalize import Skip, decode, decode_json_line, normalize_record
-from service.export import Chunk
+from detections.normalize import Skip, decode_json_line, normalize_record
+from service.directory_cache import DirectoryCache
+from service.event_grid_work import RESCAN_GROUP
+from service.export import Chunk, ExportTailer, TailReport
 from service.graph import FEEDS, FeedCursor, GraphClient, next_query_start
+from service.input_files import Unreadable, decoded, unreadable
 from service.state.cursors import Cursor, CursorStore
-from service.textfiles import open_lines
 
 log = logging.getLogger("riskwatch.sources")
 
-Process = Callable[[list[Event]], None]
 # Sign-in logs land within minutes (p99 5 min, non-interactive up to 30 min): two hours of
 # re-reading covers them, where 48 h of a large tenant's sign-ins would not fit in a run.
 # The full look-back is for risk detections, which surface up to 48 h late.
@@ -63,32 +68,54 @@ def normalized(records: Iterable[Any], source: str, kind: Any, report: SourceRep
     return events
 
 
-class RunBatch:
-    """A run's events, judged together: the history is then loaded and saved once per run,
-    not once per Graph page (a page of 1,000 sign-ins touches nearly every history bucket).
-    What may only happen once the events' alerts are in the outbox (a cursor move) waits
-    for the flush."""
+@dataclass(frozen=True, slots=True)
+class FeedCommit:
+    """Move a Graph feed's watermark (if the stored cursor is still ``expected``)."""
 
-    def __init__(self, process: Process, limit: int = RUN_BATCH_LIMIT) -> None:
-        self.process = process
-        self.limit = limit
-        self.events: list[Event] = []
-        self.after: list[Callable[[], None]] = []
+    feed: str
+    watermark: str
+    expected: Cursor | None
 
-    def add(self, events: list[Event], then: Callable[[], None] | None = None) -> None:
-        self.events += events
-        if then is not None:
-            self.after.append(then)
-        if len(self.events) >= self.limit:
-            self.flush()
 
-    def flush(self) -> None:
-        events, after = self.events, self.after
-        self.events, self.after = [], []
-        if events:
-            self.process(events)
-        for step in after:
-            step()
+@dataclass(frozen=True, slots=True)
+class BlobCommit:
+    """Move an export blob's offset past ``chunk``."""
+
+    chunk: Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class RescanDone:
+    """Every read of a rescan request completed: delete the request."""
+
+    request: Cursor
+
+
+CursorCommit = FeedCommit | BlobCommit | RescanDone
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events to judge together, and what to commit once they are judged."""
+
+    events: tuple[Event, ...]
+    commits: tuple[CursorCommit, ...] = ()
+
+
+def merged(batches: Iterable[Batch], limit: int = RUN_BATCH_LIMIT) -> Iterator[Batch]:
+    """Consecutive batches as one per ``limit`` events: a run's Graph pages are judged
+    together, so the history is loaded and saved once per run, not once per page (a
+    page of 1,000 sign-ins touches nearly every history bucket)."""
+    events: list[Event] = []
+    commits: list[CursorCommit] = []
+    for batch in batches:
+        events += batch.events
+        commits += batch.commits
+        if len(events) >= limit:
+            yield Batch(tuple(events), tuple(commits))
+            events, commits = [], []
+    if events or commits:
+        yield Batch(tuple(events), tuple(commits))
 
 
 def poll_feeds(
@@ -97,11 +124,10 @@ def poll_feeds(
     cursors: CursorStore,
     now: datetime,
     lookback: timedelta,
-    batch: RunBatch,
     report: SourceReport,
-) -> None:
-    """Read every enabled event feed from watermark - look-back; a cursor moves only after
-    the batch holding its pages was processed."""
+) -> Iterator[Batch]:
+    """Every enabled event feed from watermark - look-back, one batch per page; a page's
+    batch carries the feed's cursor move when the page allows one."""
     for feed in feeds:
         kind = FEEDS[feed].kind
         if kind is None:  # directoryRoles: enrichment, read by the directory cache
@@ -114,11 +140,11 @@ def poll_feeds(
             events = normalized(page.records, f"graph:{feed}", kind, report)
             report.count(feed, len(events))
             advanced = cursor.advanced_to(page.watermark_after)
-            move = None
+            commits: tuple[CursorCommit, ...] = ()
             if advanced is not cursor and advanced.watermark is not None:
-                move = _cursor_move(cursors, feed, advanced.watermark.isoformat(), now, stored)
+                commits = (FeedCommit(feed, advanced.watermark.isoformat(), stored),)
                 cursor = advanced
-            batch.add(events, then=move)
+            yield Batch(tuple(events), commits)
         outcome = read.outcome
         if outcome.status == "forbidden":
             report.disabled[feed] = outcome.message
@@ -128,26 +154,17 @@ def poll_feeds(
             report.problems.append(f"{feed}: {outcome.message}")
 
 
-def _cursor_move(
-    cursors: CursorStore, feed: str, watermark: str, now: datetime, expected: Cursor | None
-) -> Callable[[], None]:
-    def move() -> None:
-        cursors.save("feed", feed, watermark, now, expected)
-
-    return move
-
-
 def _watermark(stored: Cursor | None) -> datetime | None:
     return datetime.fromisoformat(stored.value) if stored is not None and stored.value else None
 
 
-def export_handler(process: Process, report: SourceReport) -> Callable[[Chunk], None]:
-    """A tailer callback: decode a chunk's whole lines and process them as one batch."""
-
-    def handle(chunk: Chunk) -> None:
+def export_batches(tailer: ExportTailer, now: datetime, report: SourceReport) -> Iterator[Batch]:
+    """One batch per chunk of whole lines of the registered export blobs (decoded as files
+    are: too deep, not UTF-8 or not JSON is one Skip); the batch commits the offset."""
+    tail = TailReport()
+    for chunk in tailer.chunks(now, tail):
         events: list[Event] = []
         for line in chunk.lines:
-            # The same line decoder as files: too deep, not UTF-8 or not JSON is one Skip.
             source = f"{line.container}/{line.blob_name}"
             for item in decode_json_line(source, line.number, line.text, fmt="diagnostic"):
                 if isinstance(item, Skip):
@@ -155,29 +172,98 @@ def export_handler(process: Process, report: SourceReport) -> Callable[[Chunk], 
                 else:
                     events.append(item)
         report.count("export", len(events))
-        process(events)
+        yield Batch(tuple(events), (BlobCommit(chunk),))
+    report.problems += tail.failures
 
-    return handle
 
-
+def file_batches(paths: Iterable[Path], report: SourceReport) -> Iterator[Batch]:
+    """``read_files`` as batches: files have no cursor to commit."""
+    for events in read_files(paths, report):
+        yield Batch(tuple(events))
 
 
 def read_files(paths: Iterable[Path], report: SourceReport) -> Iterator[list[Event]]:
-    """Batches of events from local files (``riskwatch run --input``, the demo)."""
+    """Events from local files in lists (``riskwatch run --input``, ``baseline``, the demo)."""
     batch: list[Event] = []
     for path in paths:
         try:
-            with open_lines(path) as lines:
-                for item in decode(str(path), lines):
-                    if isinstance(item, Skip):
-                        report.skip(item)
-                        continue
-                    batch.append(item)
-                    report.count(path.name, 1)
-                    if len(batch) >= FILE_BATCH:
-                        yield batch
-                        batch = []
-        except (InputError, OSError) as exc:
-            report.problems.append(str(exc))
+            for item in decoded(path):
+                if isinstance(item, Skip):
+                    report.skip(item)
+                    continue
+                batch.append(item)
+                report.count(path.name, 1)
+                if len(batch) >= FILE_BATCH:
+                    yield batch
+                    batch = []
+        except Unreadable as exc:
+            report.problems.append(unreadable(path, exc))
     if batch:
         yield batch
+
+
+def rescan_batches(
+    client: GraphClient, feeds: Iterable[str], cursors: CursorStore, report: SourceReport
+) -> Iterator[Batch]:
+    """The stored rescan requests (``service.event_grid_work``): each re-reads the feeds
+    for its window, one batch per page; the last batch of a request whose every read
+    completed deletes it (an unfinished one is tried next run)."""
+    feeds = list(feeds)
+    for request in list(cursors.list(RESCAN_GROUP)):
+        asked = json.loads(request.value)
+        start, end = (datetime.fromisoformat(asked[k]) for k in ("start", "end"))
+        users = {u.lower() for u in asked.get("users", [])}
+        log.info("rescan %s: %s to %s for %s", request.name, start, end,
+                 sorted(users) or "all users")
+        complete = True
+        for feed in feeds:
+            kind = FEEDS[feed].kind
+            if kind is None:  # directory roles are enrichment, not events
+                continue
+            read = client.read(feed, start=start)
+            for page in read:
+                kept = [e for e in normalized(page.records, f"rescan:{feed}", kind, report)
+                        if start <= e.time <= end and (not users or _for_users(e, users))]
+                report.count("rescan", len(kept))
+                yield Batch(tuple(kept))
+            complete &= read.outcome.status in ("complete", "forbidden")
+        if complete:
+            yield Batch((), (RescanDone(request),))
+
+
+def _for_users(event: Event, users: set[str]) -> bool:
+    return event.principal.lower() in users or str(getattr(event, "user_id", "")).lower() in users
+
+
+def read_directory(
+    client: GraphClient | None, cache: DirectoryCache, now: datetime, report: SourceReport
+) -> PrivilegedMap | None:
+    """Privileged role holders for enrichment: cached in Table Storage, refreshed daily
+    through ``client`` (None: the cached map only); None when there is no map yet."""
+    if client is None:
+        cached = cache.load()
+        return cached.privileged if cached is not None else None
+    graph = client
+
+    def pages() -> list[dict[str, Any]]:
+        read = graph.read("directoryRoles")
+        found = [{"value": page.records} for page in read]
+        if read.outcome.status != "complete":  # keep the cached map rather than an empty one
+            if read.outcome.status == "forbidden":
+                report.disabled["directoryRoles"] = read.outcome.message
+            raise DirectoryReadError(Where("Graph roleAssignments"),
+                                     f"read {read.outcome.status}: {read.outcome.message}")
+        return found
+
+    fetched = cache.get(now, pages)
+    if fetched.error:
+        report.problems.append(f"directoryRoles: {fetched.error}")
+    return fetched.privileged
+
+
+class DirectoryReadError(RiskwatchError):
+    """Graph's role assignments could not be read in full; the cached map is kept."""
+
+    def __init__(self, where: Where, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where

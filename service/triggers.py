@@ -41,7 +41,7 @@ def state() -> Tables | None:
     global _tables
     if _tables is None:
         from detections.errors import RiskwatchError
-        from service.jobs import state_tables
+        from service.event_grid_work import state_tables
         from service.settings import load_storage_settings
 
         try:
@@ -65,9 +65,9 @@ def poll(timer: func.TimerRequest) -> None:
 @blueprint.event_grid_trigger(arg_name="event")
 def export_blob_created(event: func.EventGridEvent) -> None:
     """BlobCreated on an insights-logs-* container: register the hour's append blob."""
+    from service.event_grid_work import register_blob, request_rescan
     from service.events import Rejection, RescanRequest, parse_event_grid_event
     from service.export import BlobRegistration
-    from service.jobs import register_blob, request_rescan
 
     now = datetime.now(UTC)
     work = parse_event_grid_event(
@@ -88,8 +88,8 @@ def export_blob_created(event: func.EventGridEvent) -> None:
 @blueprint.event_grid_trigger(arg_name="event")
 def rescan_requested(event: func.CloudEvent) -> None:
     """CloudEvents ``riskwatch.rescan.requested`` from a custom topic."""
+    from service.event_grid_work import request_rescan
     from service.events import Rejection, RescanRequest, parse_cloud_event
-    from service.jobs import request_rescan
 
     now = datetime.now(UTC)
     work = parse_cloud_event(event.id, event.type, _json(event.get_json), now)

@@ -11,10 +11,10 @@ from typing import Any
 
 from detections.alerts import Alert
 from detections.engine import Engine
-from detections.factories import risk_detection, sign_in
 from detections.model import Location
 from detections.rules.high_risk_signin_succeeded import RULE as HIGH_RISK_SUCCEEDED
 from detections.rules.signin_risk_detection import RULE
+from detections.testing import risk_detection, sign_in
 
 HOSTILE = "<!channel> *bold* [click](https://evil.example) <https://evil|x> `code` @here <@U123>"
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from detections.alerts import OVERFLOW_RULE_ID, AlertGrouper, alert_id_for
 from detections.engine import Engine, Match
-from detections.factories import T0, sign_in
 from detections.registry import rule_by_id
+from detections.testing import T0, sign_in
 
 PASSTHROUGH = rule_by_id("risk_level_passthrough")  # dedup per principal, 40 minutes
 

@@ -10,16 +10,13 @@ from typing import Any
 
 from detections.alerts import AlertGrouper
 from detections.engine import Engine, Match
-from detections.factories import T0, sign_in
 from detections.history import History
 from detections.model import Device, Event, Location
-from detections.rules import ALL_RULES
+from detections.registry import load_rules
+from detections.testing import T0, sign_in
 
-CORRELATION_IDS = {
-    "impossible_travel", "unfamiliar_country", "brute_force", "password_spray",
-    "success_after_failures", "mfa_fatigue", "account_lockouts", "session_multiple_ips",
-}
-RULES = [r for r in ALL_RULES if r.id in CORRELATION_IDS]
+# The correlation rules are the ones that read history, whatever their number.
+RULES = [r for r in load_rules() if r.uses_history]
 SEATTLE = Location(city="Seattle", country="US", latitude=47.61, longitude=-122.33)
 LONDON = Location(city="London", country="GB", latitude=51.51, longitude=-0.13)
 CITIES = [

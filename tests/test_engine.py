@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import timedelta
 
 from detections.engine import Engine, make_dedup_key
-from detections.factories import T0, risk_detection, sign_in
 from detections.model import Event
 from detections.registry import load_rules, rule_by_id
 from detections.rule import Context, Finding, Rule, RuleTest
+from detections.testing import T0, risk_detection, sign_in
 
 SIGNIN_RISK = rule_by_id("signin_risk_detection")
 

@@ -9,9 +9,9 @@ from detections.directory import PRIVILEGED_ROLES, PrivilegedMap, parse_role_ass
 from detections.engine import Engine
 from detections.enrich import BusinessHours, Enricher
 from detections.errors import InputError
-from detections.factories import T0, sign_in
 from detections.model import Location, Severity
 from detections.rules import brute_force, password_spray
+from detections.testing import T0, sign_in
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 EXCHANGE_ADMIN = "29232cdf-9323-42fd-ade2-1d097af3e4de"

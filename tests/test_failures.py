@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from detections.factories import sign_in
 from detections.failures import ERROR_CLASSES, classify, classify_code, counts_as_failure
+from detections.testing import sign_in
 
 
 @pytest.mark.parametrize(

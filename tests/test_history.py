@@ -4,10 +4,11 @@ import json
 import random
 from datetime import timedelta
 
-from detections.factories import T0, sign_in
-from detections.history import History, user_key
+from detections.history import History
+from detections.history_records import MAX_USER_FAILURES
 from detections.model import Location
-from detections.state import MAX_USER_FAILURES
+from detections.predicates import user_key
+from detections.testing import T0, sign_in
 
 FAIL = {"success": False, "error_code": 50126}
 

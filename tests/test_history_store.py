@@ -10,9 +10,9 @@ import pytest
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
 
-from detections.factories import T0, sign_in
 from detections.history import History
 from detections.model import Event
+from detections.testing import T0, sign_in
 from service.directory_cache import DirectoryCache
 from service.state.history_store import TableHistoryStore, _batches, pack, unpack
 from service.state.tables import MAX_BATCH, Tables
@@ -147,7 +147,7 @@ def test_directory_cache_refreshes_daily(storage_connection: str, table_prefix: 
 def test_a_full_tenant_window_with_hostile_keys_fits_one_entity() -> None:
     """Table Storage entities are at most 1 MiB, counted in UTF-16: attackers choose the
     UPNs of a spray, so the stored keys are capped and the windows bounded."""
-    from detections.state import MAX_TENANT_ENTRIES, Attempt, insert
+    from detections.history_records import MAX_TENANT_ENTRIES, Attempt, insert
 
     history = History()
     t0 = datetime(2026, 11, 2, tzinfo=UTC)

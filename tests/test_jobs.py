@@ -184,9 +184,25 @@ def test_a_warm_worker_builds_a_fresh_graph_client_every_run(
     job = MainJob(settings, sinks=[])
     first = job.run(NOW)
     assert "signIns" in first.sources.disabled
-    client = job._graph
+    client = job.parts.graph
     graph_server.forbidden.clear()  # the administrator granted AuditLog.Read.All
     second = job.run(NOW + timedelta(minutes=5))
-    assert job._graph is not client
+    assert job.parts.graph is not client
     assert second.sources.disabled == {}
     assert second.sources.events == {"signIns": 1}
+
+
+def test_a_refused_directory_read_is_a_named_riskwatch_error_and_the_run_goes_on(
+    storage_connection, table_prefix, graph_server, clock, webhook, peer_corpus
+):
+    records = GraphRecords(peer_corpus)
+    graph_server.forbidden.add("/v1.0/roleManagement/directory/roleAssignments")
+    graph_server.data[DETECTIONS] = [records.risk_detection(1, NOW - timedelta(hours=1))]
+    job = make_job(storage_connection, table_prefix, graph_server, clock, webhook,
+                   "riskDetections,directoryRoles")
+    report = job.run(NOW)
+    assert "RoleManagement.Read.Directory" in report.sources.disabled["directoryRoles"]
+    (problem,) = report.sources.problems
+    assert problem.startswith("directoryRoles: DirectoryReadError: Graph roleAssignments: "
+                              "read forbidden")
+    assert report.run.delivered >= 1

@@ -70,3 +70,32 @@ def test_a_sink_down_for_an_hour_is_named_by_the_run_summary(
     notices = [r.json()["alert"] for r in up.requests
                if r.json()["alert"]["rule_id"] == "riskwatch_sink_failing"]
     assert len(notices) == 1 and notices[0]["context"]["sink"] == "webhook"
+
+
+class SteppedClock:
+    """A monotonic clock that reads ``start`` until the delivery deadline is set, then
+    jumps past it (a run whose reading took the whole budget)."""
+
+    def __init__(self, reads_before_jump: int) -> None:
+        self.reads = 0
+        self.before = reads_before_jump
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return 0.0 if self.reads <= self.before else 1e9
+
+
+@pytest.mark.azurite
+def test_the_delivery_deadline_is_on_the_injected_clock(tmp_path, storage_connection, table_prefix):
+    risky = write_lines(tmp_path / "risky.jsonl", [
+        graph_sign_in(1, riskLevelDuringSignIn="high", riskState="atRisk")])
+    settings = load_settings({"RISKWATCH_STORAGE": storage_connection,
+                              "RISKWATCH_TABLE_PREFIX": table_prefix})
+    with Receiver(Reply(200, b"")) as up:
+        sink = WebhookSink(up.url, name="webhook", min_severity=Severity.LOW)
+        # Two reads: the run's start and the deadline; every later read is past it.
+        late = MainJob(settings, sinks=[sink], clock=SteppedClock(2)).run(NOW, files=[risky])
+        assert late.run.alerts_raised > 0 and late.run.delivered == 0
+        assert late.deferred == late.run.alerts_raised
+        on_time = MainJob(settings, sinks=[sink], clock=lambda: 0.0).run(NOW, files=[])
+    assert on_time.run.delivered == late.run.alerts_raised == len(up.requests)

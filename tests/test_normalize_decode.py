@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from detections.errors import InputError
-from detections.factories import risk_detection, risky_user, sign_in
 from detections.model import Device, Location, RiskDetection, RiskyUser, SignIn
 from detections.normalize import Skip, decode, detect_format, normalize_record
 from detections.normalize.construct import fast_constructor
+from detections.testing import risk_detection, risky_user, sign_in
 
 GRAPH_SIGN_IN = {
     "id": "g-1",

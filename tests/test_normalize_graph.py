@@ -1,13 +1,28 @@
-"""Graph v1.0/beta objects -> SignIn, RiskDetection, RiskyUser."""
+"""Graph v1.0/beta objects -> SignIn, RiskDetection, RiskyUser (detections/normalize/graph.py).
+
+Field by field from small Graph objects, then round trips: Graph pages from the loopback
+server, and export-blob lines through the same normalizer, so the raw shapes the I/O
+layer hands over are the ones this module reads.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceExistsError
+from azure.data.tables import TableServiceClient
+from azure.storage.blob import BlobServiceClient
 
 from detections.model import RiskDetection, RiskyUser, SignIn
 from detections.normalize import Skip, decode, normalize_record
+from service.export import BlobCursorStore, ExportTailer, registration_for
+from service.graph import FEEDS, GraphClient, make_token_provider
+from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, risky_user
 
 
 def graph_sign_in(**overrides: Any) -> dict[str, Any]:
@@ -230,3 +245,80 @@ def test_wrongly_typed_nested_value_is_skipped_not_raised() -> None:
     result = normalize_record(graph_sign_in(deviceDetail=["not", "an", "object"]))
     assert isinstance(result, Skip)
     assert result.where.field == "deviceDetail"
+
+
+# Round trips from the I/O layer.
+ROUND_TRIP_T0 = datetime(2024, 6, 20, 5, 0, tzinfo=UTC)
+
+
+def normalized(client: GraphClient, feed: str) -> list:
+    return [
+        normalize_record(raw, source=page.url, line=i, fmt="graph", kind=FEEDS[feed].kind)
+        for page in client.read(feed, start=ROUND_TRIP_T0)
+        for i, raw in enumerate(page.records, start=1)
+    ]
+
+
+def test_graph_pages_normalize_into_the_model(peer_corpus):
+    clock = SimulatedClock()
+    records = GraphRecords(peer_corpus)
+    with GraphServer(clock.time) as server:
+        server.data["/v1.0/identityProtection/riskDetections"].append(
+            records.risk_detection(1, ROUND_TRIP_T0 + timedelta(minutes=5))
+        )
+        server.data["/v1.0/identityProtection/riskyUsers"].append(risky_user(1, ROUND_TRIP_T0))
+        server.data["/v1.0/auditLogs/signIns"].append(records.sign_in(1, ROUND_TRIP_T0))
+        server.data["/beta/auditLogs/signIns"].append(
+            records.sign_in(2, ROUND_TRIP_T0, "nonInteractiveUser")
+        )
+        server.data["/v1.0/identityProtection/riskDetections"].append(
+            {"id": "broken", "detectedDateTime": "2024-06-20T05:09:00Z", "riskLevel": ["x"]}
+        )
+        client = GraphClient(server.base_url, make_token_provider("none", server.base_url),
+                             clock=clock.time, sleep=clock.sleep)
+        detections = normalized(client, "riskDetections")
+        [user] = normalized(client, "riskyUsers")
+        [sign_in] = normalized(client, "signIns")
+        [quiet] = normalized(client, "nonInteractiveSignIns")
+
+    assert isinstance(detections[0], RiskDetection)
+    assert detections[0].id == "det-00001" and detections[0].risk_state == "atRisk"
+    assert detections[0].detected_time == ROUND_TRIP_T0 + timedelta(minutes=5)
+    assert isinstance(user, RiskyUser) and user.user_principal_name == "user1@contoso.com"
+    assert isinstance(sign_in, SignIn) and sign_in.category == "interactiveUser"
+    assert isinstance(quiet, SignIn) and quiet.category == "nonInteractiveUser"
+    assert isinstance(detections[1], Skip)  # a broken record is skipped, never the page
+    assert "riskDetections" in detections[1].where.source
+
+
+@pytest.mark.azurite
+def test_export_lines_normalize_with_their_blob_and_line(peer_corpus, storage_connection,
+                                                         table_prefix):
+    sign_in = GraphRecords(peer_corpus).sign_in(7, ROUND_TRIP_T0)
+    line = {"time": sign_in["createdDateTime"], "category": "SignInLogs",
+            "operationName": "Sign-in activity", "properties": sign_in}
+    blobs = BlobServiceClient.from_connection_string(storage_connection)
+    with contextlib.suppress(ResourceExistsError):
+        blobs.create_container("insights-logs-signinlogs")
+    name = f"tenantId={uuid.uuid4()}/y=2024/m=06/d=20/h=05/m=00/PT1H.json"
+    client = blobs.get_blob_client("insights-logs-signinlogs", name)
+    client.create_append_blob()
+    client.append_block(json.dumps(line).encode() + b"\n" + b"{not json}\n")
+    store = BlobCursorStore.create(
+        TableServiceClient.from_connection_string(storage_connection), table_prefix
+    )
+    store.register(registration_for("insights-logs-signinlogs", name))
+    events: list = []
+
+    def handle(chunk):
+        for ln in chunk.lines:
+            try:
+                raw = json.loads(ln.text)
+            except ValueError as exc:
+                events.append(f"{ln.where}: {exc.msg}")
+                continue
+            events.append(normalize_record(raw, source=ln.where, line=ln.number))
+
+    ExportTailer(blobs, store).tail(handle, ROUND_TRIP_T0 + timedelta(minutes=30))
+    assert isinstance(events[0], SignIn) and events[0].id == sign_in["id"]
+    assert events[1].startswith(f"insights-logs-signinlogs/{name}:2: ")

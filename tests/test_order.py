@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detections.engine import Engine
-from detections.factories import T0, risk_detection, risky_user, sign_in
 from detections.model import Event
 from detections.order import in_time_order, order_key, untie
 from detections.registry import load_rules
+from detections.testing import T0, risk_detection, risky_user, sign_in
 
 SUCCESS = sign_in(id="si-7", time=T0)
 # The same id and time as SUCCESS, other content: a record Graph corrected, read twice.

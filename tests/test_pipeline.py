@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0, risk_detection
 from detections.rule import Finding
 from detections.rules import signin_risk_detection
+from detections.testing import T0, risk_detection
 from service.pipeline import Pipeline
 from service.state.outbox import DEAD, DELIVERED, PENDING, SKIPPED
 from service.state.payload import TRUNCATED

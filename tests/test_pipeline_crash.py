@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0, risk_detection, sign_in
 from detections.registry import rule_by_id
 from detections.rules import signin_risk_detection
+from detections.testing import T0, risk_detection, sign_in
 from service.pipeline import Pipeline
 from service.state.history_store import TableHistoryStore
 from tests.support_sinks import LoopbackSink, make_tables, receiver

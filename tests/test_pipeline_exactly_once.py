@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0, risk_detection
 from detections.rules import signin_risk_detection
+from detections.testing import T0, risk_detection
 from service.pipeline import Pipeline, RunReport
 from tests.support_sinks import LoopbackSink, make_tables, receiver
 

@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_rule_table_matches_the_registry() -> None:
     text = README.read_text(encoding="utf-8")
-    assert render(text) == text, "run `python tools/rules_doc.py` and commit README.md"
+    assert render(text) == text, (
+        "README.md's rule table is not the registry's: run `.venv/bin/python tools/rules_doc.py` "
+        "(it rewrites the table between the rules markers) and commit README.md"
+    )
 
 
 def test_the_first_two_commands_are_demo_and_test() -> None:

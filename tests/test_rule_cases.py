@@ -9,7 +9,7 @@ import pytest
 
 from detections.engine import Engine, make_dedup_key
 from detections.registry import load_rules
-from detections.rule import Rule, RuleTest
+from detections.rule import Context, Rule, RuleTest
 
 CASES = [(rule, case) for rule in load_rules() for case in rule.tests]
 
@@ -18,6 +18,11 @@ CASES = [(rule, case) for rule in load_rules() for case in rule.tests]
     ("rule", "case"), CASES, ids=[f"{rule.id}::{case.name}" for rule, case in CASES]
 )
 def test_inline_case(rule: Rule, case: RuleTest) -> None:
+    run_case(rule, case)
+
+
+def run_case(rule: Rule, case: RuleTest) -> None:
+    """One inline case through the engine; an AssertionError says how it failed."""
     engine = Engine([rule], params={rule.id: dict(case.params)})
     for earlier in sorted(case.before, key=lambda e: e.time):
         _, failures = engine.evaluate(earlier)
@@ -45,8 +50,23 @@ def test_every_rule_is_valid() -> None:
 RISK_RULES = [rule for rule in load_rules() if not rule.uses_history]
 
 
-def test_risk_rules_are_the_six_seed_rules() -> None:
-    assert len(RISK_RULES) == 6
+class _NoHistory:
+    """Stands in for the history of a rule that says it never reads it."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"read history.{name} but uses_history is False")
+
+
+def test_there_are_risk_rules_and_correlation_rules() -> None:
+    assert RISK_RULES and len(RISK_RULES) < len(load_rules())
+
+
+@pytest.mark.parametrize("rule", RISK_RULES, ids=lambda r: r.id)
+def test_a_rule_without_uses_history_never_reads_history(rule: Rule) -> None:
+    """uses_history decides which rules are judged once per event: it must be true."""
+    for case in rule.tests:
+        params = {**rule.default_params(), **case.params}
+        rule.match(case.event, Context(history=_NoHistory(), params=params))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("rule", RISK_RULES, ids=lambda r: r.id)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from detections.factories import T0, risk_detection, risky_user, sign_in
 from detections.model import Event
 from detections.order import in_time_order
+from detections.testing import T0, risk_detection, risky_user, sign_in
 from service.scan_order import OutOfOrder, sorted_on_disk, streamed
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from detections.alerts import AlertGrouper
 from detections.engine import Engine, Match
-from detections.factories import T0, risk_detection, risky_user, sign_in
 from detections.helpers import RISK_DETAIL_MEANING
 from detections.history import History
 from detections.model import Event, Severity
@@ -23,6 +22,7 @@ from detections.rules import (
     unremediated_user_risk,
     user_risk_detection,
 )
+from detections.testing import T0, risk_detection, risky_user, sign_in
 
 SEED_IDS = {
     "signin_risk_detection",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0
+from detections.testing import T0
 from service.state.cursors import CursorConflict, CursorStore
 from tests.support_sinks import make_tables
 

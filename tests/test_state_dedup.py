@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 
 from detections.engine import Engine
-from detections.factories import T0, risk_detection
 from detections.rules import signin_risk_detection
+from detections.testing import T0, risk_detection
 from service.state.dedup import Budget, DedupStore
 from tests.support_sinks import make_tables
 
@@ -32,10 +33,32 @@ def store(storage_connection, table_prefix):
     )
 
 
+@dataclass
+class Recorded:
+    counted: int = 0
+    duplicates: int = 0
+    opened: int = 0
+    suppressed: list = field(default_factory=list)
+
+
 def record(store, ms, budget=None, replaced=None):
-    opened = []
-    on_replace = replaced.append if replaced is not None else opened.append
-    result = store.record(ms, T0, budget or Budget(10), opened.append, on_replace)
+    """Drive ``record`` step by step as the pipeline does, without an outbox: opened
+    claims stay unoutboxed, and a claim handed over is collected and marked."""
+    budget = budget or Budget(10)
+    pending, held = store.uncounted(ms)
+    result, opened = Recorded(duplicates=held), []
+    while pending:
+        step = store.record(pending, T0, budget)
+        result.counted += step.counted
+        result.duplicates += step.duplicates
+        result.opened += step.raised
+        result.suppressed += step.suppressed
+        if step.handover is not None:
+            (replaced if replaced is not None else opened).append(step.handover)
+            store.mark_outboxed(step.handover)
+        if step.opened is not None:
+            opened.append(step.opened)
+        pending = step.rest
     return result, opened
 
 

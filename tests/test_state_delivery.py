@@ -12,9 +12,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from detections.factories import T0, risk_detection
 from detections.model import Severity
 from detections.rules import signin_risk_detection
+from detections.testing import T0, risk_detection
 from service.pipeline import Pipeline
 from service.settings import load_settings
 from service.sinks.http import Poster

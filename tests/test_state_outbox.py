@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0
 from detections.model import Severity
+from detections.testing import T0
 from service.state.outbox import DEAD, DELIVERED, NEVER, PENDING, SKIPPED, Outbox
 from tests.support_sinks import LoopbackSink, make_tables
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from detections.factories import T0, risk_detection
 from detections.model import Severity
 from detections.rules import signin_risk_detection
+from detections.testing import T0, risk_detection
 from service.pipeline import Pipeline
 from service.sinks.http import Poster
 from service.sinks.webhook import WebhookSink

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 import pytest
 from azure.data.tables import TableServiceClient
+from hypothesis import given
+from hypothesis import strategies as st
 
-from service.state.tables import MAX_BATCH, Tables, cap_text, plan_batches, submit, utf16_units
+from detections.engine import Engine
+from detections.rules import signin_risk_detection
+from detections.testing import risk_detection
+from service.state.tables import (
+    MAX_BATCH,
+    Tables,
+    cap_text,
+    plan_batches,
+    row_key_hash,
+    submit,
+    utf16_units,
+)
 from tests.support_sinks import make_tables
 
 
@@ -46,3 +59,20 @@ def test_tables_are_created_on_first_use_with_the_prefix(storage_connection, tab
     assert client.table_name == f"{table_prefix}dedup"
     with pytest.raises(ValueError, match="invalid table name"):
         tables.table("bad-name")
+
+
+# One row-key hash for every table (history, dedup ledger, blob cursors, summary claims).
+@given(st.text())
+def test_row_key_hash_is_a_safe_fixed_length_key(text):
+    key = row_key_hash(text)
+    assert len(key) == 64 and set(key) <= set("0123456789abcdef")
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_a_summary_claim_and_a_match_claim_share_one_row(principal):
+    # The dedup store finds a match's claim by Match.dedup_hash (pure detections/) and the
+    # overflow summary's by row_key_hash(dedup key): both must name the same row.
+    (match,), _ = Engine([signin_risk_detection.RULE]).evaluate(
+        risk_detection(user_principal_name=principal)
+    )
+    assert row_key_hash(match.dedup_key) == match.dedup_hash

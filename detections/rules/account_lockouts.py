@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from detections.correlation import MICROSOFT_ASNS, asn_set, ids, series, summary, user_sign_in
+from detections.correlation import MICROSOFT_ASNS, asn_set, ids, summary, user_sign_in
 from detections.history import attempt_record
+from detections.history_records import Attempt
 from detections.model import Event, Severity
 from detections.rule import Context, Finding, Param, Rule, RuleTest
-from detections.state import Attempt
+from detections.testing import series
 from detections.windows import busiest, with_event
 
 LOCKED: dict[str, Any] = {"success": False, "error_code": 50053}

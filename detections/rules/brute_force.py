@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from detections.correlation import ids, of_class, series, summary, user_sign_in
+from detections.correlation import ids, of_class, summary, user_sign_in
 from detections.helpers import who
-from detections.history import attempt_record, user_key
+from detections.history import attempt_record
 from detections.model import Event, Severity
+from detections.predicates import user_key
 from detections.rule import Context, Finding, Param, Rule, RuleTest
+from detections.testing import series
 from detections.windows import busiest, with_event
 
 FAIL: dict[str, Any] = {"success": False, "error_code": 50126}

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from detections.factories import sign_in
-from detections.helpers import RISK_DETAIL_MEANING, is_open_risk, signed_in, where, who
+from detections.helpers import RISK_DETAIL_MEANING, signed_in, where, who
 from detections.model import Event, Severity, SignIn
+from detections.predicates import is_open_risk
 from detections.rule import Context, Finding, Rule, RuleTest
+from detections.testing import sign_in
 
 _UNCHALLENGED = "none"
 _PASSED_MFA = "userPassedMFADrivenByRiskBasedPolicy"

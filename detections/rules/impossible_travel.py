@@ -14,12 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 from detections.correlation import user_sign_in
-from detections.factories import T0, sign_in
 from detections.geo import Place, distance_km, place_of
-from detections.history import is_interactive, success_record, user_key
+from detections.history import success_record
+from detections.history_records import SuccessSeen
 from detections.model import Device, Event, Location, Severity
+from detections.predicates import is_interactive, user_key
 from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
-from detections.state import SuccessSeen
+from detections.testing import T0, sign_in
 
 LONDON = Location(city="London", country="GB", latitude=51.51, longitude=-0.13)
 NEW_YORK = Location(

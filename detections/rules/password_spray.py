@@ -14,11 +14,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from detections.correlation import ids, series, summary, user_sign_in
+from detections.correlation import ids, summary, user_sign_in
 from detections.history import attempt_record
+from detections.history_records import Attempt
 from detections.model import Event, Severity, SignIn
 from detections.rule import Context, Finding, Param, Rule, RuleTest
-from detections.state import Attempt
+from detections.testing import series
 from detections.windows import between, busiest, with_event
 
 FAIL: dict[str, Any] = {"success": False, "error_code": 50126}

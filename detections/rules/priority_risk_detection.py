@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import NamedTuple
 
-from detections.factories import risk_detection
-from detections.helpers import is_open_risk, where, who
+from detections.helpers import detection_context
 from detections.model import Event, RiskDetection, Severity
-from detections.rule import Context, Finding, Rule, RuleTest
+from detections.predicates import is_open_risk
+from detections.rule import Context, Finding, JsonValue, Rule, RuleTest
+from detections.testing import risk_detection
 
 
 class _Priority(NamedTuple):
@@ -110,28 +111,28 @@ def match(event: Event, ctx: Context) -> Finding | None:
         severity=Severity.CRITICAL if event.risk_state == "confirmedCompromised" else None,
         # Graph's spelling, so casing variants of one type share an alert.
         dedup_values=(event.principal, priority.name),
-        context={
-            **who(event),
-            **where(event.location, event.ip_address),
-            "risk_event_type": event.risk_event_type,
-            "meaning": priority.meaning,
-            "action": priority.action,
-            "risk_level": event.risk_level,
-            "risk_level_note": "hidden means unknown (no P2 licence), not none"
-            if event.risk_level == "hidden"
-            else None,
-            "risk_state": event.risk_state,
-            "risk_detail": event.risk_detail,
-            "activity": event.activity,
-            "detection_timing": timing,
-            "detection_timing_reported": event.detection_timing_type is not None,
-            "timing_note": _TIMING_NOTE.get(timing, f"unrecognised timing {timing!r}"),
-            "detected_time": event.detected_time.isoformat() if event.detected_time else None,
-            "correlation_id": event.correlation_id,
-            "request_id": event.request_id,
-            "additional_info": dict(event.additional_info),
-        },
+        context=_context(event, priority, timing),
     )
+
+
+def _context(event: RiskDetection, priority: _Priority, timing: str) -> dict[str, JsonValue]:
+    context = detection_context(event)
+    # This rule reports the timing with its typical fallback (detection_timing, and whether
+    # Graph reported it) instead of the raw detection_timing_type.
+    del context["detection_timing_type"]
+    return {
+        **context,
+        "meaning": priority.meaning,
+        "action": priority.action,
+        "risk_level_note": "hidden means unknown (no P2 licence), not none"
+        if event.risk_level == "hidden"
+        else None,
+        "activity": event.activity,
+        "detection_timing": timing,
+        "detection_timing_reported": event.detection_timing_type is not None,
+        "timing_note": _TIMING_NOTE.get(timing, f"unrecognised timing {timing!r}"),
+        "detected_time": event.detected_time.isoformat() if event.detected_time else None,
+    }
 
 
 RULE = Rule(

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from detections.factories import sign_in
-from detections.helpers import is_open_risk, level_severity, where, who
+from detections.helpers import level_severity, where, who
 from detections.model import Event, Severity, SignIn
+from detections.predicates import is_open_risk
 from detections.rule import Context, Finding, Rule, RuleTest
+from detections.testing import sign_in
 
 # Aggregated (the user's risk) before during-sign-in, as Panther checks them.
 _LEVEL_FIELDS = (

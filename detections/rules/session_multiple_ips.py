@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from detections.correlation import MICROSOFT_ASNS, asn_set, series, user_sign_in
-from detections.factories import sign_in
+from detections.correlation import MICROSOFT_ASNS, asn_set, user_sign_in
 from detections.helpers import who
-from detections.history import attempt_record, user_key
+from detections.history import attempt_record
+from detections.history_records import Attempt
 from detections.model import Event, Location, Severity
+from detections.predicates import user_key
 from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
-from detections.state import Attempt
+from detections.testing import series, sign_in
 from detections.windows import between
 
 AMSTERDAM = Location(city="Amsterdam", country="NL", latitude=52.37, longitude=4.9)

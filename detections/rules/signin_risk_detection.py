@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from detections.factories import risk_detection
-from detections.helpers import detection_context, is_open_risk
+from detections.helpers import detection_context
 from detections.model import Event, RiskDetection, Severity
+from detections.predicates import is_open_risk
 from detections.rule import Context, Finding, Rule, RuleTest
+from detections.testing import risk_detection
 
 
 def match(event: Event, ctx: Context) -> Finding | None:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from detections.correlation import ids, of_class, series, summary, user_sign_in
-from detections.factories import sign_in as make_sign_in
+from detections.correlation import ids, of_class, summary, user_sign_in
 from detections.helpers import where, who
-from detections.history import attempt_record, is_interactive, user_key
+from detections.history import attempt_record
+from detections.history_records import Attempt
 from detections.model import Event, Severity, SignIn
+from detections.predicates import is_interactive, user_key
 from detections.rule import Context, Finding, Param, Rule, RuleTest
-from detections.state import Attempt
+from detections.testing import series
+from detections.testing import sign_in as make_sign_in
 from detections.windows import between, with_event
 
 FAIL: dict[str, Any] = {"success": False, "error_code": 50126}

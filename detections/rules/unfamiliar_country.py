@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from detections.correlation import user_sign_in
-from detections.factories import T0, sign_in
 from detections.helpers import where, who
-from detections.history import has_open_risk, is_anonymized, is_interactive, user_key
 from detections.model import Event, Location, Severity
+from detections.predicates import is_anonymized, is_interactive, is_risk_flagged, user_key
 from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
+from detections.testing import T0, sign_in
 
 BRAZIL = Location(city="Sao Paulo", country="BR", latitude=-23.55, longitude=-46.63)
 DAY = timedelta(days=1)
@@ -39,7 +39,7 @@ def match(event: Event, ctx: Context) -> Finding | None:
     known = sorted(user.countries, key=lambda c: user.countries[c].last, reverse=True)
     return Finding(
         title=f"{success.principal} signed in from {country}, new for them",
-        severity=Severity.HIGH if has_open_risk(success) else None,
+        severity=Severity.HIGH if is_risk_flagged(success) else None,
         context={
             **who(success),
             **where(success.location, success.ip_address),

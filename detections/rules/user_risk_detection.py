@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from detections.factories import risk_detection, risky_user
-from detections.helpers import detection_context, is_open_risk, level_severity, who
-from detections.model import Event, RiskDetection, RiskyUser, Severity
+from detections.helpers import detection_context, level_severity, who
+from detections.model import AT_RISK_STATES, Event, RiskDetection, RiskyUser, Severity
+from detections.predicates import is_open_risk
 from detections.rule import Context, Finding, Rule, RuleTest
+from detections.testing import risk_detection, risky_user
 
-_RISKY_STATES = frozenset({"atRisk", "confirmedCompromised"})
 _RISKY_USER_LEVELS = frozenset({"medium", "high"})
 
 
@@ -54,7 +54,7 @@ def _detection(event: RiskDetection) -> Finding | None:
 
 
 def _risky_user(event: RiskyUser) -> Finding | None:
-    if event.risk_state not in _RISKY_STATES or event.risk_level not in _RISKY_USER_LEVELS:
+    if event.risk_state not in AT_RISK_STATES or event.risk_level not in _RISKY_USER_LEVELS:
         return None
     return Finding(
         title=f"Risky user {event.principal}: {event.risk_state} ({event.risk_level})",

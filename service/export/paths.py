@@ -6,10 +6,11 @@ PT1H.json``: one append blob per hour and category, JSON Lines (platform notes 1
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from service.state.tables import row_key_hash
 
 # container -> the ``category`` the export writes in each record
 EXPORT_CONTAINERS: dict[str, str] = {
@@ -45,7 +46,7 @@ class BlobRegistration:
 
 
 def blob_row_key(blob_name: str) -> str:
-    return hashlib.sha256(blob_name.encode()).hexdigest()
+    return row_key_hash(blob_name)
 
 
 def parse_blob_hour(blob_name: str) -> datetime:

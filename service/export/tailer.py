@@ -2,14 +2,15 @@
 
 PT1H.json grows all hour by appends that raise no event, so every timer run reads each
 registered blob from its offset. A half-written last line stays for the next run; the
-offset moves only after the caller has handled the lines (``handle`` returned, or
-``commit`` called), and a blob is retired once its hour is over and read to the end.
+offset moves only after the caller has handled the lines (``commit`` called after
+``chunks`` yielded them, or ``handle`` returned), and a blob is retired once its hour
+is over and read to the end.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from azure.storage.blob import BlobServiceClient
 
 from detections.normalize.lines import decode_line
 from service.export.cursors import BlobCursor, BlobCursorStore
+from service.export.paths import blob_row_key
 
 log = logging.getLogger("riskwatch.export")
 
@@ -114,23 +116,39 @@ class ExportTailer:
             chunk.cursor, chunk.end_offset, chunk.cursor.lines + chunk.lines_consumed
         )
 
-    def tail(self, handle: Callable[[Chunk], None], now: datetime) -> TailReport:
-        """Read, hand over and commit every active blob; retire finished hours."""
-        report = TailReport()
+    def chunks(self, now: datetime, report: TailReport) -> Iterator[Chunk]:
+        """Every active blob's new whole lines, a chunk at a time, for the caller to judge
+        and then ``commit``; finished hours are retired. A blob's next chunk is read from
+        its stored offset, so a chunk the caller did not commit ends that blob's turn
+        (its lines come again next run) and never blocks the other blobs."""
         for cursor in self.store.active():
             report.blobs += 1
             try:
-                self._tail_one(cursor, handle, now, report)
+                yield from self._chunks_of(cursor, now, report)
             except ResourceModifiedError:
                 report.failures.append(f"{cursor.source}: cursor moved by another run; skipped")
             except Exception as exc:  # one failing blob never blocks the others
                 report.failures.append(f"{cursor.source}: {type(exc).__name__}: {exc}")
                 log.exception("export blob %s failed; offset kept", cursor.source)
+
+    def tail(self, handle: Callable[[Chunk], None], now: datetime) -> TailReport:
+        """Read, hand over and commit every active blob; retire finished hours."""
+        report = TailReport()
+        for chunk in self.chunks(now, report):
+            try:
+                handle(chunk)  # raises: offset stays, the lines come again next run
+                self.commit(chunk)
+            except ResourceModifiedError:
+                report.failures.append(
+                    f"{chunk.cursor.source}: cursor moved by another run; skipped")
+            except Exception as exc:  # one failing blob never blocks the others
+                report.failures.append(f"{chunk.cursor.source}: {type(exc).__name__}: {exc}")
+                log.exception("export blob %s failed; offset kept", chunk.cursor.source)
         return report
 
-    def _tail_one(
-        self, cursor: BlobCursor, handle: Callable[[Chunk], None], now: datetime, report: TailReport
-    ) -> None:
+    def _chunks_of(
+        self, cursor: BlobCursor, now: datetime, report: TailReport
+    ) -> Iterator[Chunk]:
         while True:
             chunk = self.read(cursor, now)
             if chunk.missing:
@@ -139,9 +157,13 @@ class ExportTailer:
                     report.retired += 1
                 return
             if chunk.lines:
-                handle(chunk)  # raises: offset stays, the lines come again next run
+                yield chunk
+                cursor = self.store.get(cursor.container, blob_row_key(cursor.blob_name))
+                if cursor.offset < chunk.end_offset:
+                    return  # not committed: the caller failed on it; the offset stays
                 report.lines += len(chunk.lines)
-            cursor = self.commit(chunk)
+            else:
+                cursor = self.commit(chunk)  # blank lines only: nothing to judge
             if chunk.end_offset == chunk.cursor.offset or chunk.at_end:
                 break
         if cursor.offset >= chunk.blob_size and self.hour_over(cursor, now):

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 import requests
 
+from detections.errors import RiskwatchError, Where
 from detections.normalize.jsontext import loads_tolerant
 from service.graph.auth import TokenProvider
 from service.graph.throttle import Backoff, Clock, Sleep
@@ -31,8 +32,9 @@ class Pacer(Protocol):
     def mark(self) -> None: ...
 
 
-class FeedStopped(Exception):
-    """The feed read cannot go on: deadline, forbidden or failed (message says why)."""
+class FeedStopped(RiskwatchError):
+    """The feed read cannot go on: deadline, forbidden or failed (message says why,
+    ``where`` names the page URL)."""
 
     def __init__(
         self,
@@ -40,8 +42,10 @@ class FeedStopped(Exception):
         message: str,
         requests: int = 0,
         retries: int = 0,
+        where: Where | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(f"{where}: {message}" if where is not None else message)
+        self.where = where
         self.status: Literal["deadline", "forbidden", "failed"] = status
         self.message = message
         self.requests = requests
@@ -90,16 +94,16 @@ class Transport:
                 continue
             if response.status_code == 403:
                 error = _graph_error(response)
-                raise FeedStopped("forbidden", error, stats.requests, stats.retries)
+                raise FeedStopped("forbidden", error, stats.requests, stats.retries, Where(url))
             if response.status_code not in RETRY_STATUSES:
                 message = f"HTTP {response.status_code} from {url}: {_graph_error(response)}"
-                raise FeedStopped("failed", message, stats.requests, stats.retries)
+                raise FeedStopped("failed", message, stats.requests, stats.retries, Where(url))
             problem = f"HTTP {response.status_code}"
             hinted = parse_retry_after(response.headers.get("Retry-After"))
             delay = hinted if hinted is not None else self.backoff.delay(attempt)
             self._retry(delay, stats, url, problem)
         message = f"{problem} from {url}, still failing after {self.max_attempts} attempts"
-        raise FeedStopped("failed", message, stats.requests, stats.retries)
+        raise FeedStopped("failed", message, stats.requests, stats.retries, Where(url))
 
     def _headers(self) -> dict[str, str]:
         headers = {
@@ -127,7 +131,7 @@ class Transport:
             left = self.deadline - self.clock()
             if seconds + MIN_REQUEST_SECONDS > left:
                 message = f"run budget reached ({left:.1f} s left, {seconds:.1f} s wait needed)"
-                raise FeedStopped("deadline", message, stats.requests, stats.retries)
+                raise FeedStopped("deadline", message, stats.requests, stats.retries, Where(url))
         if seconds > 0:
             self.sleep(seconds)
 

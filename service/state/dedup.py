@@ -15,9 +15,9 @@ a create (fails if present) or an ETag-conditional update.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_claim
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,72 +29,50 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableTransactionError, UpdateMode
 
+from detections.alert_window import AlertWindow, join_window
 from detections.alerts import Alert
 from detections.engine import Match
-from detections.model import Severity
+from detections.errors import RiskwatchError, Where
+from service.state.claim import Budget, Claim, event_hash
 from service.state.payload import encode_alert
-from service.state.tables import MAX_BATCH, Operation, Tables, cap_text, submit
+from service.state.tables import MAX_BATCH, Operation, Tables, cap_text, row_key_hash, submit
+
+__all__ = ["Budget", "Claim", "ContentionError", "DedupStore", "Pending", "Step", "event_hash"]
 
 TABLE = "dedup"
 MAX_TRIES = 50  # optimistic-concurrency retries before giving up loudly
 _RETRY_CODES = {"EntityAlreadyExists", "UpdateConditionNotSatisfied", "ResourceNotFound"}
 
 
-class ContentionError(RuntimeError):
+class ContentionError(RiskwatchError):
     """A claim kept changing under us; the run stops rather than guess."""
 
+    def __init__(self, where: Where, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    rule_id: str
-    dedup_hash: str
-    alert_id: str
-    severity: Severity
-    first_seen: datetime
-    last_seen: datetime
-    window_end: datetime
-    count: int
-    outboxed: bool
-    payload: str
-    etag: str
 
-    @classmethod
-    def from_entity(cls, e: Mapping[str, Any]) -> Claim:
-        return cls(
-            rule_id=e["PartitionKey"],
-            dedup_hash=e["RowKey"],
-            alert_id=e["alert_id"],
-            severity=Severity(e["severity"]),
-            first_seen=e["first_seen"],
-            last_seen=e["last_seen"],
-            window_end=e["window_end"],
-            count=int(e["count"]),
-            outboxed=bool(e["outboxed"]),
-            payload=e["payload"],
-            etag=getattr(e, "metadata", {}).get("etag", ""),
-        )
+Pending = tuple[str, Match]  # (ledger RowKey, the match it counts), oldest first
 
 
 @dataclass(slots=True)
-class KeyResult:
+class Step:
+    """What one ``DedupStore.record`` call did: at most one transaction.
+
+    ``opened``: the claim it opened, for the caller to put in the outbox now;
+    ``handover``: a claim not yet outboxed that the next match would replace: the caller
+    puts it in the outbox first and calls again; ``touched``: the claim as it stands
+    after this step; ``rest``: matches still to record.
+    """
+
     counted: int = 0
-    duplicates: int = 0
-    opened: int = 0
+    duplicates: int = 0  # counted by another worker meanwhile
+    raised: bool = False  # this step opened an alert (its claim is ``opened`` if unmoved)
+    opened: Claim | None = None
+    handover: Claim | None = None
+    touched: Claim | None = None
     suppressed: list[Match] = field(default_factory=list)
-
-
-class Budget:
-    """How many more alerts this run may open (RISKWATCH_MAX_ALERTS_PER_RUN)."""
-
-    def __init__(self, limit: int) -> None:
-        self.left = limit
-
-    def take(self) -> None:
-        self.left -= 1
-
-
-def event_hash(event_id: str) -> str:
-    return hashlib.sha256(event_id.encode("utf-8")).hexdigest()
+    rest: list[Pending] = field(default_factory=list)
 
 
 class DedupStore:
@@ -121,41 +99,43 @@ class DedupStore:
         rows = self.table.query_entities("kind eq 'claim' and outboxed eq false")
         return (Claim.from_entity(row) for row in rows)
 
-    def record(
-        self,
-        matches: Sequence[Match],
-        now: datetime,
-        budget: Budget,
-        on_opened: Callable[[Claim], None],
-        before_replace: Callable[[Claim], None],
-    ) -> KeyResult:
-        """Count ``matches`` (one dedup key) once each, opening alerts as windows require."""
-        result = KeyResult()
+    def uncounted(self, matches: Sequence[Match]) -> tuple[list[Pending], int]:
+        """The matches of one dedup key that the ledger does not hold yet, oldest first,
+        and how many it already holds (repeats within ``matches`` count as held)."""
         first = matches[0]
-        rule_id, dedup_hash = first.rule.id, first.dedup_hash
-        known = self.counted_events(rule_id, dedup_hash)
-        pending: list[tuple[str, Match]] = []
+        known = self.counted_events(first.rule.id, first.dedup_hash)
+        pending: list[Pending] = []
+        duplicates = 0
         for match in sorted(matches, key=lambda m: (m.time, m.event.event_id)):
-            row_key = f"{dedup_hash}-{event_hash(match.event.event_id)}"
+            row_key = f"{first.dedup_hash}-{event_hash(match.event.event_id)}"
             if row_key in known:
-                result.duplicates += 1
+                duplicates += 1
             else:
                 known.add(row_key)
                 pending.append((row_key, match))
-        tries = 0
-        while pending:
-            tries += 1
-            if tries > MAX_TRIES + len(matches):
-                raise ContentionError(f"claim {rule_id}/{dedup_hash} kept changing")
+        return pending, duplicates
+
+    def record(self, pending: list[Pending], now: datetime, budget: Budget) -> Step:
+        """Count the oldest of ``pending`` (one dedup key, from ``uncounted``) in one
+        transaction with their claim: merged into the open alert, or opening a new one
+        as ``join_window`` decides. Call again with ``rest`` until it is empty."""
+        pending = list(pending)
+        step = Step()
+        head = pending[0][1]
+        rule_id, dedup_hash = head.rule.id, head.dedup_hash
+        for _ in range(MAX_TRIES + len(pending)):
+            if not pending:
+                return step
             claim = self.get(rule_id, dedup_hash)
-            opening = claim is None or pending[0][1].time >= claim.window_end
+            opening = claim is None or _window(claim, pending[0][1]) is None
             if opening and budget.left <= 0:
-                result.suppressed.extend(m for _, m in pending)
-                break
+                step.suppressed = [m for _, m in pending]
+                return step
             if opening and claim is not None and not claim.outboxed:
-                before_replace(claim)  # the old window's alert reaches the outbox first
-            limit = claim.window_end if claim is not None and not opening else None
-            chunk, ops, alert = self._plan(claim, pending, opening, limit, now)
+                step.handover = claim  # the old window's alert reaches the outbox first
+                step.rest = pending
+                return step
+            chunk, ops, alert, touched = self._plan(claim, pending, now)
             try:
                 submit(self.table, ops)
             except TableTransactionError as exc:
@@ -163,52 +143,63 @@ class DedupStore:
                     raise
                 if exc.index > 0 and _code(exc) == "EntityAlreadyExists":
                     del pending[exc.index - 1]  # counted by another worker meanwhile
-                    result.duplicates += 1
+                    step.duplicates += 1
                 continue  # index 0: the claim changed under us; re-read
-            del pending[: len(chunk)]
-            result.counted += len(chunk)
-            if opening and alert is not None:
+            step.counted = len(chunk)
+            step.rest = pending[len(chunk):]
+            step.touched = touched
+            if alert is not None:
                 budget.take()
-                result.opened += 1
+                step.raised = True
                 opened = self.get(rule_id, dedup_hash)
                 if opened is not None and opened.alert_id == alert.alert_id:
-                    on_opened(opened)
-        return result
+                    step.opened = step.touched = opened
+            return step
+        raise ContentionError(Where(f"dedup claim {rule_id}/{dedup_hash}"), "kept changing")
 
     def _plan(
-        self,
-        claim: Claim | None,
-        pending: list[tuple[str, Match]],
-        opening: bool,
-        limit: datetime | None,
-        now: datetime,
-    ) -> tuple[list[tuple[str, Match]], list[Operation], Alert | None]:
+        self, claim: Claim | None, pending: list[Pending], now: datetime
+    ) -> tuple[list[Pending], list[Operation], Alert | None, Claim | None]:
+        """The next transaction: the claim change and the ledger rows of the matches it
+        counts (those ``join_window`` puts in one window, at most a batch of them)."""
         head = pending[0][1]
-        if opening:
-            limit = head.time + head.rule.dedup_window
-        chunk = [(rk, m) for rk, m in pending[: MAX_BATCH - 1] if limit is None or m.time < limit]
+        length = head.rule.dedup_window
+        opening = claim is None or _window(claim, head) is None
+        if claim is None or opening:
+            window, chunk = AlertWindow.opened_at(head.time, length), pending[:1]
+        else:  # the head joins: start from the claim's window and join from the head on
+            window, chunk = AlertWindow(claim.first_seen, claim.last_seen, claim.window_end), []
+        for row_key, match in pending[len(chunk) : MAX_BATCH - 1]:
+            joined = join_window(window, match.time, length)
+            if joined is None:
+                break  # it and every later match open the next window
+            window = joined
+            chunk.append((row_key, match))
         ledger: list[Operation] = [
             ("create", self._ledger_row(head.rule.id, rk, m, now)) for rk, m in chunk
         ]
         if opening:
             alert = Alert.open(head)
             for _, m in chunk[1:]:
-                alert.absorb(m)
+                alert.absorb(m, alert.joined(m) or window)  # joins: chosen above
             entity = _claim_entity(head.rule.id, head.dedup_hash, alert)
             if claim is None:
-                return chunk, [("create", entity), *ledger], alert
+                return chunk, [("create", entity), *ledger], alert, None
             replace = ("update", entity, _conditional(claim, UpdateMode.REPLACE))
-            return chunk, [replace, *ledger], alert
+            return chunk, [replace, *ledger], alert, None
         assert claim is not None  # noqa: S101 - merging needs a claim, by construction
-        times = [m.time for _, m in chunk]
         patch = {
             "PartitionKey": claim.rule_id,
             "RowKey": claim.dedup_hash,
             "count": claim.count + len(chunk),
-            "first_seen": min(claim.first_seen, *times),
-            "last_seen": max(claim.last_seen, *times),
+            "first_seen": window.first_seen,
+            "last_seen": window.last_seen,
+            "window_end": window.end,
         }
-        return chunk, [("update", patch, _conditional(claim, UpdateMode.MERGE)), *ledger], None
+        touched = replace_claim(claim, count=claim.count + len(chunk), first_seen=window.first_seen,
+                                last_seen=window.last_seen, window_end=window.end)
+        ops: list[Operation] = [("update", patch, _conditional(claim, UpdateMode.MERGE)), *ledger]
+        return chunk, ops, None, touched
 
     def _ledger_row(
         self, rule_id: str, row_key: str, match: Match, now: datetime
@@ -222,7 +213,7 @@ class DedupStore:
 
     def open_summary(self, alert: Alert) -> Claim | None:
         """Open (or add to) a claim without ledger rows: the overflow summary alert."""
-        dedup_hash = hashlib.sha256(alert.dedup_key.encode("utf-8")).hexdigest()
+        dedup_hash = row_key_hash(alert.dedup_key)
         for _ in range(MAX_TRIES):
             claim = self.get(alert.rule_id, dedup_hash)
             try:
@@ -238,7 +229,7 @@ class DedupStore:
                 return None
             except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
                 continue  # another worker moved first: re-read
-        raise ContentionError(f"summary claim {alert.rule_id} kept changing")
+        raise ContentionError(Where(f"dedup claim {alert.rule_id}/{dedup_hash}"), "kept changing")
 
     def mark_outboxed(self, claim: Claim) -> None:
         """Record that ``claim``'s alert is in the outbox (a no-op if the claim moved on)."""
@@ -252,7 +243,8 @@ class DedupStore:
                 return
             except (ResourceModifiedError, ResourceNotFoundError):
                 continue
-        raise ContentionError(f"claim {claim.rule_id}/{claim.dedup_hash} kept changing")
+        raise ContentionError(Where(f"dedup claim {claim.rule_id}/{claim.dedup_hash}"),
+                              "kept changing")
 
 
 def _conditional(claim: Claim, mode: UpdateMode) -> dict[str, Any]:
@@ -275,6 +267,12 @@ def _claim_entity(rule_id: str, dedup_hash: str, alert: Alert) -> dict[str, Any]
         "payload": encode_alert(alert.to_dict()),
         "sweep_after": alert.window_end,
     }
+
+
+def _window(claim: Claim, match: Match) -> AlertWindow | None:
+    """The claim's window with ``match`` in it, or None: the match opens a new alert."""
+    window = AlertWindow(claim.first_seen, claim.last_seen, claim.window_end)
+    return join_window(window, match.time, match.rule.dedup_window)
 
 
 def _code(exc: TableTransactionError) -> str:

@@ -93,9 +93,10 @@ class Deliverer:
         self.health = SinkHealth(outbox, failing_after=policy.report_failing_after)
 
     def run(
-        self, now: datetime, deadline: float | None = None, *, only: Collection[str] | None = None
+        self, now: datetime, deadline: float | None = None, *, only: Collection[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> DeliveryReport:
-        """Deliver what is due; stop cleanly at ``deadline`` (monotonic), the rest waits.
+        """Deliver what is due; stop cleanly when ``clock()`` reaches ``deadline``, the rest waits.
         ``only``: alert ids to deliver (``riskwatch outbox retry``), the others wait."""
         report = DeliveryReport()
         if only is None and self.sinks:  # announce sinks failing long enough; deliver that too
@@ -108,7 +109,7 @@ class Deliverer:
             for sink in waiting:
                 if row.get(f"{sink.name}_next", NEVER) > now:
                     report.busy += 1  # backing off: no need to ask for a lease
-                elif deadline is not None and time.monotonic() >= deadline:
+                elif deadline is not None and clock() >= deadline:
                     report.deferred += 1  # the next run delivers it
                 else:
                     self._deliver(rule_id, alert_id, sink, now, report)

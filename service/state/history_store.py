@@ -1,6 +1,11 @@
-"""The correlation history in Table Storage, read in bulk and written in batches.
+"""Where the correlation history (``detections.history.History``) lives between runs.
 
-Layout (one table, ``<prefix>history``):
+The pipeline loads a ``History`` before running the rules over a batch and saves it
+afterwards, through a ``HistoryStore``: ``InMemoryHistoryStore`` keeps it in the process
+(tests, ``riskwatch run --once``), ``TableHistoryStore`` in Table Storage, read in bulk
+and written in batches.
+
+Table layout (one table, ``<prefix>history``):
 
 * users: PartitionKey ``u`` + 2 hex digits of sha256(user key) (256 buckets),
   RowKey the full sha256 hex; one query per touched bucket loads every user of it.
@@ -18,31 +23,27 @@ worker at a time).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from detections.history import History, is_user_sign_in, user_key
+from detections.history import History
+from detections.history_records import UserState, WindowState
 from detections.model import Event, SignIn
-from detections.state import UserState, WindowState
-from service.state.tables import MAX_BATCH, Operation, Tables, submit
+from detections.predicates import is_user_sign_in, user_key
+from service.state.tables import MAX_BATCH, Operation, Tables, row_key_hash, submit
 
 CHUNK_CHARS = 30_000  # ASCII JSON: one char is one UTF-16 unit, under the 32K limit
 MAX_BATCH_BYTES = 3_000_000  # a transaction's payload must stay under 4 MiB
 TENANT_PK, TENANT_RK = "t", "tenant"
 
 
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def partition_of(scope: str, key: str) -> str:
     """``u3f`` / ``i3f``: the scope letter and the bucket (first byte of the hash)."""
-    return scope + digest(key)[:2]
+    return scope + row_key_hash(key)[:2]
 
 
 def pack(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,6 +59,28 @@ def unpack(entity: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("stored state is not a JSON object")
     return value
+
+
+class HistoryStore(Protocol):
+    def load(self, events: Sequence[Event]) -> History:
+        """The history the rules need for ``events`` (a store may load only their users)."""
+        ...
+
+    def save(self, history: History) -> None: ...
+
+
+class InMemoryHistoryStore:
+    """``HistoryStore`` in the process: the whole history stays loaded."""
+
+    def __init__(self, history: History | None = None) -> None:
+        self.history = history if history is not None else History()
+
+    def load(self, events: Sequence[Event]) -> History:
+        del events  # everything is already in memory
+        return self.history
+
+    def save(self, history: History) -> None:
+        self.history = history
 
 
 class TableHistoryStore:
@@ -101,7 +124,7 @@ class TableHistoryStore:
     def _row(self, scope: str, key: str, data: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "PartitionKey": partition_of(scope, key),
-            "RowKey": digest(key),
+            "RowKey": row_key_hash(key),
             "key": key,
             **pack(data),
         }
@@ -117,7 +140,7 @@ class TableHistoryStore:
         """One query per bucket, whatever the number of keys in it."""
         wanted: dict[str, dict[str, str]] = {}
         for key in keys:
-            wanted.setdefault(partition_of(scope, key), {})[digest(key)] = key
+            wanted.setdefault(partition_of(scope, key), {})[row_key_hash(key)] = key
         found: dict[str, dict[str, Any]] = {}
         for partition, rows in sorted(wanted.items()):
             entities = self.client.query_entities(

@@ -10,6 +10,7 @@ is enforced here, client-side.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,6 +24,12 @@ MAX_STRING_UNITS = 32_000  # UTF-16 code units, a margin under the 64 KiB proper
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 Operation = tuple[Any, ...]  # ("create" | "update" | "upsert" | "delete", entity[, kwargs])
+
+
+def row_key_hash(text: str) -> str:
+    """SHA-256 hex of ``text``: a RowKey of fixed length whatever the text holds (a user
+    key, an event id, a blob path may contain ``/ \\ # ?``, which keys must not)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Tables:

@@ -6,7 +6,7 @@ A case states only the fields it is about: ``sign_in(risk_state="dismissed")``.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from detections.model import Device, Location, RiskDetection, RiskyUser, SignIn
@@ -93,3 +93,25 @@ def risk_detection(**overrides: Any) -> RiskDetection:
 
 def risky_user(**overrides: Any) -> RiskyUser:
     return replace(_RISKY_USER, **overrides)
+
+
+def series(
+    n: int,
+    *,
+    prefix: str,
+    start: datetime = T0,
+    step: timedelta = timedelta(seconds=30),
+    per_user: bool = False,
+    **overrides: Any,
+) -> tuple[SignIn, ...]:
+    """``n`` sign-ins ``step`` apart from ``start``: timelines for inline cases.
+    ``per_user`` gives each its own user (a spray); otherwise all are Alice's."""
+    out = []
+    for i in range(n):
+        who: dict[str, Any] = (
+            {"user_id": f"u-{prefix}{i}", "user_principal_name": f"{prefix}{i}@contoso.com"}
+            if per_user
+            else {}
+        )
+        out.append(sign_in(id=f"{prefix}{i}", time=start + i * step, **who, **overrides))
+    return tuple(out)
