@@ -32,7 +32,7 @@ $(AZURITE): package.json package-lock.json
 	touch $(AZURITE)
 
 demo: setup
-	$(WITH_AZURITE) $(PY) -m service.demo
+	$(WITH_AZURITE) $(PY) -m service.cli.demo
 
 # shellcheck lints the azd hook scripts in infra-check (skipped by the check when absent).
 SHELLCHECK := /usr/bin/shellcheck

@@ -2,7 +2,7 @@
 
 import azure.functions as func
 
-from service.triggers import blueprint
+from service.functions.triggers import blueprint
 
 app = func.FunctionApp()
 app.register_functions(blueprint)

@@ -1,4 +1,4 @@
-"""Benchmark inputs: synthetic tenants written by ``service.synth`` before any timing.
+"""Benchmark inputs: synthetic tenants written by ``synth`` before any timing.
 
 The generator streams JSON lines in time order; a benchmark that needs exactly N
 sign-ins takes the first N lines of a one-day tenant big enough to hold them.
@@ -21,7 +21,7 @@ def tenant_day(out: Path, users: int, seed: int = 7) -> Path:
     if path.exists():
         return path
     subprocess.run(
-        [sys.executable, "-m", "service.synth", "--users", str(users), "--days", "1",
+        [sys.executable, "-m", "synth", "--users", str(users), "--days", "1",
          "--seed", str(seed), "--start", START, "--stream", "--no-stories",
          "--out", str(out), "--labels", str(out.parent / f"{out.name}-labels.json")],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

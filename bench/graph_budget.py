@@ -1,6 +1,6 @@
 """Benchmark 5: Graph requests per run at the documented limits, and the largest tenant.
 
-The real ``GraphClient`` (pacing in ``service.graph.throttle``) reads the default event
+The real ``GraphClient`` (pacing in ``service.ingest.graph.throttle``) reads the default event
 feeds from ``tests.graph_server.GraphServer`` on loopback. Client and server share a
 ``SimulatedClock`` whose sleep advances instantly, so the pacing is measured in
 simulated seconds (server latency counts as zero; see the assumptions in RESULTS.md).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service.graph import GraphClient
+from service.ingest.graph import GraphClient
 from tests.graph_server import GraphServer, SimulatedClock
 
 SIGN_INS_PATH = "/v1.0/auditLogs/signIns"

@@ -25,11 +25,11 @@ HWM = (
     "open('/proc/self/status') if line.startswith('VmHWM')) + '\\n')"
 )
 IMPORTS_ONLY = (
-    "import service.cli, service.scan, detections.enrich, detections.normalize;"
+    "import service.cli.commands, service.cli.scan, detections.enrich, detections.normalize;"
     "from detections.registry import load_rules; load_rules();" + HWM
 )
 SCAN = (
-    "import sys; from service.cli import main; code = main(sys.argv[1:]);"
+    "import sys; from service.cli.commands import main; code = main(sys.argv[1:]);"
     + HWM + "; sys.exit(code)"
 )
 

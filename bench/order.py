@@ -1,7 +1,7 @@
 """Benchmark 6: ``riskwatch scan`` of the memory benchmark's file shuffled and reversed.
 
 A newest-first or shuffled file is sorted on disk before it is judged
-(``service.scan_order``). Each copy is scanned by a fresh child exactly as the
+(``service.cli.scan_order``). Each copy is scanned by a fresh child exactly as the
 in-order file is in benchmark 3, whose run is the baseline: events/s, peak RSS and
 the alerts (their SHA-256), side by side, in the same run.
 """

@@ -13,9 +13,9 @@ from bench.order import SHUFFLE_SEED, Order
 from bench.tables import TableCost
 from bench.throughput import Throughput
 from detections.registry import all_rules
-from service.jobs import READING_SHARE
-from service.scan import CHUNK_EVENTS
-from service.sources import SIGN_IN_LOOKBACK
+from service.cli.scan import CHUNK_EVENTS
+from service.ingest.sources import SIGN_IN_LOOKBACK
+from service.run.job import READING_SHARE
 
 # RISKWATCH_RUN_BUDGET_SECONDS default, of which the job reads for READING_SHARE.
 RUN_BUDGET = 480.0 * READING_SHARE
@@ -51,7 +51,7 @@ def render(r: Results) -> str:
         f"Written by `python -m bench.run{' --quick' if r.sizes == 'quick' else ''}` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC ({r.sizes} sizes, whole run {r.seconds:.0f} s).",
         "Inputs: one synthetic working day of a "
-        f"{r.tenant_users:,}-user tenant (`python -m service.synth --stream --no-stories`, "
+        f"{r.tenant_users:,}-user tenant (`python -m synth --stream --no-stories`, "
         f"{day:,} sign-ins), generated before any timing.",
         "",
         "| machine | |",
@@ -87,7 +87,7 @@ def render(r: Results) -> str:
 def _throughput(t: Throughput) -> list[str]:
     return [
         "## 1. Rule throughput",
-        f"`service.scan.scan` (decode, normalize, all {len(all_rules())} registry rules with "
+        f"`service.cli.scan.scan` (decode, normalize, all {len(all_rules())} registry rules with "
         "the Enricher, "
         f"correlation history in memory, alert grouping) read {t.events:,} sign-ins at "
         f"{t.scan_rate:,.0f} events/s; parsing the same file with `json.loads` per line ran "
@@ -143,7 +143,8 @@ def _tables(c: TableCost) -> list[str]:
 def _memory(m: Memory) -> list[str]:
     return [
         "## 3. Memory",
-        f"Peak RSS (`VmHWM` reported by the child itself) of `riskwatch scan` (`service.cli.main`) "
+        "Peak RSS (`VmHWM` reported by the child itself) of `riskwatch scan` "
+        f"(`service.cli.commands.main`) "
         f"over {m.events:,} sign-ins: {m.scan_mb:,.0f} MB ({m.scan_seconds:.0f} s); a child "
         f"that only imports the same modules and loads the rules: {m.imports_mb:,.0f} MB.",
         "",

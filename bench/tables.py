@@ -4,7 +4,7 @@ The real ``Pipeline`` with the real ``TableHistoryStore`` runs over consecutive
 five-minute windows of a synthetic working day against Azurite. Every HTTP request
 the azure-data-tables clients send passes azure-core's ``CustomHookPolicy`` (the
 ``raw_request_hook`` keyword), which counts it: nothing is mocked. Each Graph page
-(1,000 sign-ins) is one ``Pipeline.process`` call, as ``service.sources.poll_feeds``
+(1,000 sign-ins) is one ``Pipeline.process`` call, as ``service.ingest.sources.poll_feeds``
 does; a run then delivers and sweeps like ``MainJob.run``. A few windows before the
 measured ones are processed uncounted so the tables hold recent state.
 """
@@ -25,7 +25,7 @@ from azure.data.tables import TableServiceClient
 from detections.enrich import Enricher
 from detections.model import Event
 from detections.normalize import Skip, decode
-from service.pipeline import Pipeline
+from service.run.pipeline import Pipeline
 from service.state.history_store import HistoryStore, TableHistoryStore
 from service.state.tables import Tables
 
@@ -144,7 +144,7 @@ def measure(
         counter.scope = "run" if counted else "warmup"
         now = start + WINDOW
         counter.phase = "rules, dedup, outbox"
-        # As the job does (service.sources.RunBatch): a run's pages are judged as one batch.
+        # As the job does (service.ingest.sources.RunBatch): a run's pages are judged as one batch.
         pipeline.process(events, now, deliver=False)
         counter.phase = "deliver"
         pipeline.deliver(now)

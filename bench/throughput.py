@@ -51,7 +51,7 @@ def _parse_only(path: Path) -> dict[str, float]:
 def _full_scan(path: Path) -> dict[str, float]:
     from detections.enrich import Enricher
     from detections.registry import load_rules
-    from service import scan
+    from service.cli import scan
 
     rules = load_rules()
     options = scan.ScanOptions()

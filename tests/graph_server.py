@@ -257,8 +257,8 @@ def simulated_client(server: GraphServer, clock: SimulatedClock, **kw: Any) -> A
     """The real GraphClient on the server's simulated clock, with seeded jitter."""
     import random
 
-    from service.graph import GraphClient, make_token_provider
-    from service.graph.throttle import Backoff
+    from service.ingest.graph import GraphClient, make_token_provider
+    from service.ingest.graph.throttle import Backoff
 
     return GraphClient(
         server.base_url,

@@ -19,7 +19,7 @@ import requests
 from azure.data.tables import TableServiceClient
 
 from detections.model import Severity
-from service.sinks.base import DeliveryOutcome, DeliveryStatus
+from service.delivery.base import DeliveryOutcome, DeliveryStatus
 from service.state.tables import Tables
 
 RETRYABLE = {408, 429, 500, 502, 503, 504}

@@ -15,7 +15,7 @@ import pytest
 
 from detections.registry import load_rules
 from detections.rules import risk_level_passthrough
-from service.cli import build_parser, main
+from service.cli.commands import build_parser, main
 from tests.graph_server import GraphRecords
 from tests.receivers import Receiver, Reply
 
@@ -247,7 +247,7 @@ def test_every_argument_of_every_command_has_help_and_every_command_an_example()
 def test_scan_into_a_closed_pipe_exits_0_without_a_traceback():
     """``riskwatch scan ... | head``: the reader went away; that is not an error."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "scan", str(ROOT / "samples" / "tenant")],
+        [sys.executable, "-m", "service.cli.commands", "scan", str(ROOT / "samples" / "tenant")],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     assert process.stdout is not None and process.stderr is not None
@@ -262,7 +262,7 @@ def test_a_rule_failure_makes_scan_exit_1(tmp_path, capsys, monkeypatch):
         raise ValueError("rule bug \x1b[2J")  # a terminal escape: shown, never obeyed
 
     crashing = dataclasses.replace(risk_level_passthrough.RULE, id="crashing_rule", match=boom)
-    monkeypatch.setattr("service.cli.load_rules", lambda: [crashing])
+    monkeypatch.setattr("service.cli.commands.load_rules", lambda: [crashing])
     path = write_lines(tmp_path / "s.jsonl", [graph_sign_in(1)])
     code, alerts, err = run(capsys, "scan", str(path))
     assert code == 1 and alerts == []

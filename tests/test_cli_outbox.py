@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from service.cli import main
+from service.cli.commands import main
 from tests.receivers import Receiver, Reply
 from tests.test_cli import graph_sign_in, write_lines
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from azure.data.tables import TableServiceClient
 
-from service.directory_cache import DirectoryCache
+from service.ingest.directory_cache import DirectoryCache
 from service.state.tables import Tables
 from tests.test_directory import assignment
 

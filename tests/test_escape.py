@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from service.sinks.escape import (
+from service.delivery.escape import (
     ZWSP,
     card_literal,
     fit,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.events import (
+from service.ingest.event_grid import (
     BLOB_CREATED,
     RESCAN_REQUESTED,
     Rejection,
@@ -15,7 +15,7 @@ from service.events import (
     parse_cloud_event,
     parse_event_grid_event,
 )
-from service.export import BlobRegistration
+from service.ingest.export import BlobRegistration
 
 TENANT = "tenantId=72f988bf-86f1-41af-91ab-2d7cd011db47"
 BLOB = f"{TENANT}/y=2024/m=06/d=20/h=05/m=00/PT1H.json"

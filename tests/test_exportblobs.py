@@ -12,8 +12,8 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
-from service.events import BLOB_CREATED, parse_event_grid_event
-from service.export import BlobCursorStore, ExportTailer, registration_for
+from service.ingest.event_grid import BLOB_CREATED, parse_event_grid_event
+from service.ingest.export import BlobCursorStore, ExportTailer, registration_for
 
 pytestmark = pytest.mark.azurite
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.graph import (
+from service.ingest.graph import (
     FeedCursor,
     GraphClient,
     make_token_provider,

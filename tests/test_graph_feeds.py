@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from service.graph import (
+from service.ingest.graph import (
     DEFAULT_FEEDS,
     FEED_PERMISSIONS,
     FEEDS,

@@ -13,7 +13,7 @@ from azure.data.tables import TableServiceClient
 from detections.history import History
 from detections.model import Event
 from detections.testing import T0, sign_in
-from service.directory_cache import DirectoryCache
+from service.ingest.directory_cache import DirectoryCache
 from service.state.history_store import TableHistoryStore, _batches, pack, unpack
 from service.state.tables import MAX_BATCH, Tables
 from tests.test_correlation_rules import alerts, attack_timeline, benign_timeline, run

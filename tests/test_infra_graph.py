@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from service.graph.feeds import DEFAULT_FEEDS, FEED_PERMISSIONS, required_permissions
+from service.ingest.graph.feeds import DEFAULT_FEEDS, FEED_PERMISSIONS, required_permissions
 from tools.check_infra import parse_bicep
 
 ROOT = Path(__file__).resolve().parent.parent

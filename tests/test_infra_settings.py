@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from service.settings_names import DEPLOYMENT_SETTINGS, TOOLING_SETTINGS
+from service.settings.names import DEPLOYMENT_SETTINGS, TOOLING_SETTINGS
 from tools.check_infra import parse_bicep
 
 KNOWN_NOT_READ = set(DEPLOYMENT_SETTINGS) | set(TOOLING_SETTINGS)
@@ -80,7 +80,7 @@ def code_settings() -> set[str]:
                 if SUFFIX.fullmatch(node.value):
                     suffixes.add(node.value)
     bases = {n for n in names if n.endswith("STORAGE") or n == "AzureWebJobsStorage"}
-    # service/settings_names.py lists the names azd and the tooling use so that they are not
+    # service/settings/names.py lists the names azd and the tooling use so that they are not
     # taken for misspellings; the app knows them but does not read them.
     return (names | {base + suffix for base in bases for suffix in suffixes}) - KNOWN_NOT_READ
 

@@ -11,8 +11,8 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
-from service.export import registration_for
-from service.jobs import MainJob
+from service.ingest.export import registration_for
+from service.run.job import MainJob
 from service.settings import load_settings
 from tests.graph_server import GraphRecords, risky_user, simulated_client
 from tests.receivers import Receiver, Reply

@@ -8,10 +8,10 @@ import pytest
 
 from detections.engine import RuleFailure
 from detections.model import Severity
-from service.jobs import JobReport, MainJob
+from service.delivery.http import Poster
+from service.delivery.webhook import WebhookSink
+from service.run.job import JobReport, MainJob
 from service.settings import load_settings
-from service.sinks.http import Poster
-from service.sinks.webhook import WebhookSink
 from tests.graph_server import SimulatedClock
 from tests.receivers import Receiver, Reply
 from tests.test_cli import graph_sign_in, write_lines

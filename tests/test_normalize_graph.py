@@ -20,8 +20,8 @@ from azure.storage.blob import BlobServiceClient
 
 from detections.model import RiskDetection, RiskyUser, SignIn
 from detections.normalize import Skip, decode, normalize_record
-from service.export import BlobCursorStore, ExportTailer, registration_for
-from service.graph import FEEDS, GraphClient, make_token_provider
+from service.ingest.export import BlobCursorStore, ExportTailer, registration_for
+from service.ingest.graph import FEEDS, GraphClient, make_token_provider
 from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, risky_user
 
 

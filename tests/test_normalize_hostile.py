@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
+from service.cli.commands import main
 from tests.graph_server import GraphRecords
 from tests.hostile_records import (
     Hostile,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
-from service.demo import sample_now
+from service.cli.commands import main
+from service.cli.demo import sample_now
 from tests.test_cli import graph_sign_in, write_lines
 
 pytestmark = pytest.mark.azurite

@@ -11,7 +11,7 @@ import pytest
 from detections.rule import Finding
 from detections.rules import signin_risk_detection
 from detections.testing import T0, risk_detection
-from service.pipeline import Pipeline
+from service.run.pipeline import Pipeline
 from service.state.outbox import DEAD, DELIVERED, PENDING, SKIPPED
 from service.state.payload import TRUNCATED
 from service.state.tables import MAX_STRING_UNITS
@@ -89,7 +89,7 @@ def test_sink_below_min_severity_is_skipped(tables):
 
 
 def test_retries_give_up_into_dead_letter(tables):
-    from service.state.delivery import RetryPolicy
+    from service.delivery.deliverer import RetryPolicy
 
     with receiver() as rx:
         rx.status = 500

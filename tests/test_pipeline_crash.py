@@ -10,7 +10,7 @@ import pytest
 from detections.registry import rule_by_id
 from detections.rules import signin_risk_detection
 from detections.testing import T0, risk_detection, sign_in
-from service.pipeline import Pipeline
+from service.run.pipeline import Pipeline
 from service.state.history_store import TableHistoryStore
 from tests.support_sinks import LoopbackSink, make_tables, receiver
 

@@ -9,7 +9,7 @@ import pytest
 
 from detections.rules import signin_risk_detection
 from detections.testing import T0, risk_detection
-from service.pipeline import Pipeline, RunReport
+from service.run.pipeline import Pipeline, RunReport
 from tests.support_sinks import LoopbackSink, make_tables, receiver
 
 pytestmark = pytest.mark.azurite

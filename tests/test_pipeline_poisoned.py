@@ -18,8 +18,8 @@ import pytest
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
-from service.export import registration_for
-from service.jobs import MainJob
+from service.ingest.export import registration_for
+from service.run.job import MainJob
 from service.settings import load_settings
 from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, iso, simulated_client
 from tests.hostile_records import DEEP, T0, Hostile, good_sign_in, hostile_lines, line

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.cli import build_parser, run_scan
-from service.progress import NoProgress, TerminalProgress, progress_for
+from service.cli.commands import build_parser, run_scan
+from service.cli.progress import NoProgress, TerminalProgress, progress_for
 from tests.test_cli import graph_sign_in, write_lines
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def test_scan_with_stderr_not_a_terminal_prints_no_progress_line(tmp_path):
     lines = [graph_sign_in(n % 60, id=f"si-{n}") for n in range(3000)]
     path = write_lines(tmp_path / "many.jsonl", lines)
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "scan", str(path)],
+        [sys.executable, "-m", "service.cli.commands", "scan", str(path)],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -14,7 +14,7 @@ import pytest
 import detections.rules
 from detections import registry
 from detections.registry import RuleModuleError, load_rules
-from service.cli import main
+from service.cli.commands import main
 from tests.test_rule_cases import run_case
 
 THROWAWAY = '''

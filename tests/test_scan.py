@@ -1,4 +1,4 @@
-"""``service.scan``: the same alerts whatever order the input comes in.
+"""``service.cli.scan``: the same alerts whatever order the input comes in.
 
 The window that puts input in order is lowered to 64 events, so the sample tenant
 (about 2,300 records) spans dozens of windows, as a million-line export spans the
@@ -22,7 +22,7 @@ from detections.history import History
 from detections.normalize import Skip, decode
 from detections.order import OrderKey, order_key
 from detections.registry import load_rules
-from service.scan import ScanOptions, ScanReport, scan
+from service.cli.scan import ScanOptions, ScanReport, scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "tenant"

@@ -1,4 +1,4 @@
-"""``service.scan_order``: the streaming window and the sort on disk give the judging order."""
+"""``service.cli.scan_order``: the streaming window and the sort on disk give the judging order."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from detections.model import Event
 from detections.order import in_time_order
 from detections.testing import T0, risk_detection, risky_user, sign_in
-from service.scan_order import OutOfOrder, sorted_on_disk, streamed
+from service.cli.scan_order import OutOfOrder, sorted_on_disk, streamed
 
 
 def minutes(*offsets: int) -> list[Event]:

@@ -144,7 +144,7 @@ def test_identity_based_storage_and_fallback_to_host_storage():
 def test_storage_clients_follow_the_settings():
     from azure.identity import ManagedIdentityCredential
 
-    from service.storage import credential, table_endpoint, table_service
+    from service.state.storage import credential, table_endpoint, table_service
 
     identity = load_settings(
         {"RISKWATCH_STORAGE__accountName": "stdemo",

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.settings_cron import FIELDS, ncrontab_problem
+from service.settings.cron import FIELDS, ncrontab_problem
 
 VALID = [
     "0 */5 * * * *",

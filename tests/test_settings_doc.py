@@ -10,8 +10,8 @@ import pytest
 from detections.params import span
 from detections.registry import load_rules
 from service import settings as settings_module
-from service.settings_cron import FIELDS
-from service.settings_names import APP_SETTINGS, threshold_name
+from service.settings.cron import FIELDS
+from service.settings.names import APP_SETTINGS, threshold_name
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 RANGES = {

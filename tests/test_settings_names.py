@@ -1,7 +1,7 @@
 """The unknown-setting check knows every RISKWATCH_* name in use, and only those.
 
 The names are found by scanning the code, infra/ and azure.yaml (not by importing the
-lists), so a setting added anywhere without adding it to service/settings_names.py fails here.
+lists), so a setting added anywhere without adding it to service/settings/names.py fails here.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import pytest
 
 from detections.registry import load_rules
 from service.settings import SettingsError, load_detection_settings, load_settings
-from service.settings_names import (
+from service.settings.names import (
     DEPLOYMENT_SETTINGS,
     TOOLING_SETTINGS,
     known_settings,
     unknown_setting_problems,
 )
-from service.settings_parsing import Reader
+from service.settings.parsing import Reader
 from tests.test_infra_settings import code_settings
 
 ROOT = Path(__file__).resolve().parent.parent

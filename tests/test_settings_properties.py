@@ -19,7 +19,7 @@ from service.settings import (
     load_settings,
     load_storage_settings,
 )
-from service.settings_names import APP_SETTINGS, storage_settings, threshold_name
+from service.settings.names import APP_SETTINGS, storage_settings, threshold_name
 
 RULES = load_rules()
 BASE = {"RISKWATCH_STORAGE": "UseDevelopmentStorage=true"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from detections.model import Severity
-from service.sinks import build_sinks, check_webhook_url
-from service.sinks.slack import SlackSink
-from service.sinks.teams import TeamsSink
-from service.sinks.webhook import WebhookSink
+from service.delivery import build_sinks, check_webhook_url
+from service.delivery.slack import SlackSink
+from service.delivery.teams import TeamsSink
+from service.delivery.webhook import WebhookSink
 
 SECRET_URL = "https://prod-01.westeurope.logic.azure.com/workflows/abc?sig=TOPSECRET"
 

@@ -9,9 +9,9 @@ from email.utils import format_datetime
 
 import pytest
 
+from service.delivery.base import DeliveryStatus
+from service.delivery.http import Poster, RetryPolicy
 from service.netutil import parse_retry_after
-from service.sinks.base import DeliveryStatus
-from service.sinks.http import Poster, RetryPolicy
 from tests.receivers import Receiver, Reply
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -15,11 +15,11 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from service.sinks import slack_limits
-from service.sinks.escape import card_literal, fit, slack_code, slack_text
-from service.sinks.slack import SlackSink
-from service.sinks.teams import MAX_CARD_BYTES, TeamsSink
-from service.sinks.webhook import WebhookSink
+from service.delivery import slack_limits
+from service.delivery.escape import card_literal, fit, slack_code, slack_text
+from service.delivery.slack import SlackSink
+from service.delivery.teams import MAX_CARD_BYTES, TeamsSink
+from service.delivery.webhook import WebhookSink
 from tests.sink_alerts import HOSTILE, HOSTILE_APP, sink_alert
 from tests.sink_checks import card_of, card_texts, card_violations, slack_violations
 from tests.strategies import strings

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from detections.model import Severity
-from service.sinks.base import DeliveryStatus
-from service.sinks.http import Poster, RetryPolicy
-from service.sinks.slack import SlackSink
+from service.delivery.base import DeliveryStatus
+from service.delivery.http import Poster, RetryPolicy
+from service.delivery.slack import SlackSink
 from tests.receivers import Receiver, Reply
 from tests.sink_alerts import HOSTILE, critical_signin_alert, hostile_alert, sink_alert
 from tests.sink_checks import slack_violations

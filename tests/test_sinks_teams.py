@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from detections.model import Severity
-from service.sinks.base import DeliveryStatus
-from service.sinks.http import Poster, RetryPolicy
-from service.sinks.render import view
-from service.sinks.teams import MAX_CARD_BYTES, TeamsSink, build_card
+from service.delivery.base import DeliveryStatus
+from service.delivery.http import Poster, RetryPolicy
+from service.delivery.render import view
+from service.delivery.teams import MAX_CARD_BYTES, TeamsSink, build_card
 from tests.receivers import Receiver, Reply
 from tests.sink_alerts import HOSTILE, HOSTILE_APP, critical_signin_alert, hostile_alert, sink_alert
 from tests.sink_checks import card_texts, card_violations

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from service.sinks.render import view
-from service.sinks.teams import fitted_message
+from service.delivery.render import view
+from service.delivery.teams import fitted_message
 from tests.sink_alerts import HOSTILE, HOSTILE_APP, critical_signin_alert, hostile_alert, sink_alert
 from tests.sink_checks import card_of
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from detections.model import Severity
-from service.sinks.base import DeliveryStatus
-from service.sinks.http import Poster, RetryPolicy
-from service.sinks.webhook import SCHEMA, WebhookSink, verify
+from service.delivery.base import DeliveryStatus
+from service.delivery.http import Poster, RetryPolicy
+from service.delivery.webhook import SCHEMA, WebhookSink, verify
 from tests.receivers import Receiver, Reply
 from tests.sink_alerts import HOSTILE, hostile_alert, sink_alert
 

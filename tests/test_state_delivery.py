@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from detections.model import Severity
 from detections.rules import signin_risk_detection
 from detections.testing import T0, risk_detection
-from service.pipeline import Pipeline
+from service.delivery.deliverer import RetryPolicy
+from service.delivery.http import Poster
+from service.delivery.webhook import WebhookSink
+from service.run.pipeline import Pipeline
 from service.settings import load_settings
-from service.sinks.http import Poster
-from service.sinks.webhook import WebhookSink
-from service.state.delivery import RetryPolicy
 from service.state.outbox import DEAD, DELIVERED, PENDING
 from tests.graph_server import SimulatedClock
 from tests.receivers import Receiver, Reply

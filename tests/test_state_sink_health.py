@@ -10,11 +10,11 @@ import pytest
 from detections.model import Severity
 from detections.rules import signin_risk_detection
 from detections.testing import T0, risk_detection
-from service.pipeline import Pipeline
-from service.sinks.http import Poster
-from service.sinks.webhook import WebhookSink
-from service.state.delivery import RetryPolicy
-from service.state.sink_health import RULE_ID
+from service.delivery.deliverer import RetryPolicy
+from service.delivery.http import Poster
+from service.delivery.sink_health import RULE_ID
+from service.delivery.webhook import WebhookSink
+from service.run.pipeline import Pipeline
 from tests.graph_server import SimulatedClock
 from tests.receivers import Receiver, Reply
 from tests.support_sinks import make_tables

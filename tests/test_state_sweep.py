@@ -8,7 +8,7 @@ import pytest
 
 from detections.rules import signin_risk_detection
 from detections.testing import T0, risk_detection
-from service.pipeline import Pipeline
+from service.run.pipeline import Pipeline
 from tests.support_sinks import LoopbackSink, make_tables, receiver
 
 pytestmark = pytest.mark.azurite

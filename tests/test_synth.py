@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from service.synth import Config, plan
-from service.synth.__main__ import _start
-from service.synth.__main__ import main as synth_main
-from service.synth.shapes import diagnostic
-from service.synth.writers import write
+from synth import Config, plan
+from synth.__main__ import _start
+from synth.__main__ import main as synth_main
+from synth.shapes import diagnostic
+from synth.writers import write
 
 START = _start("2026-11-02T00:00:00Z")  # a Monday
 SMALL = Config(users=45, days=9, seed=11, start=START, per_day=3)
@@ -192,7 +192,7 @@ def test_every_record_normalizes_without_a_skip(tmp_path: Path, small, shape, st
 
 
 def test_labels_agree_with_the_rules(tmp_path: Path, small, capsys) -> None:
-    from service import cli
+    from service.cli import commands as cli
     records, labels = small
     write(iter(records), tmp_path, "graph", stream=True)
     assert cli.main(["scan", *sorted(str(p) for p in tmp_path.glob("*.jsonl"))]) == 0

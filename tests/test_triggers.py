@@ -11,7 +11,7 @@ from azure.data.tables import TableServiceClient
 from azure.functions.timer import TimerRequest
 
 import function_app
-from service import triggers
+from service.functions import triggers
 from tests.graph_server import GraphRecords, GraphServer
 
 pytestmark = pytest.mark.azurite

@@ -28,7 +28,7 @@ param feeds string
 @description('Grant write permissions for remediation. Off by default: detection only reads.')
 param enableRemediation bool = false
 
-// Feed -> application permission; mirrors FEED_PERMISSIONS in service/graph/feeds.py
+// Feed -> application permission; mirrors FEED_PERMISSIONS in service/ingest/graph/feeds.py
 // (tests/test_infra_graph.py compares them).
 var feedPermissions = {
   riskDetections: 'IdentityRiskEvent.Read.All'

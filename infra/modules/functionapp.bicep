@@ -36,7 +36,7 @@ param exportStorageAccountName string = ''
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
-// ---- app behaviour (names and defaults agreed in service/settings.py) ----
+// ---- app behaviour (names and defaults agreed in service/settings/__init__.py) ----
 param tablePrefix string
 @description('RISKWATCH_FEEDS: comma list of feed names.')
 param feeds string

@@ -27,7 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 
 from detections.model import Severity
-from service.sinks.base import Sink
+from service.delivery.base import Sink
 from service.state.tables import Tables, cap_text
 
 TABLE = "outbox"

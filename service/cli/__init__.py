@@ -1,0 +1,1 @@
+"""The ``riskwatch`` command line (``commands``), the in-memory ``scan`` and the demo."""

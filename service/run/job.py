@@ -1,0 +1,222 @@
+"""The job: one run of Riskwatch, as the timer (and ``riskwatch run --once``) runs it.
+
+A run walks forward only:
+
+1. ``build_run`` builds the run's parts once: Table Storage clients and stores, a fresh
+   Graph client (its deadline and 403-disabled feeds are per run), the directory's
+   privileged map read once, and the pipeline with that run's enricher and the sinks;
+2. the sources (``service.ingest.sources``) yield batches: events plus the cursor positions
+   they would commit;
+3. the pipeline (``service.run.pipeline``) judges each batch, its alerts reach the outbox,
+   and it returns what it did;
+4. the job commits the batch's cursors, and only then asks for the next batch;
+5. delivery (until the run budget's deadline on the injected clock), then the sweep.
+
+Heavy SDK imports live here, not in the trigger module, so a cold start only
+pays for them when a function actually runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from azure.core.exceptions import ResourceModifiedError
+
+from detections.enrich import Enricher
+from service.delivery.base import Sink
+from service.delivery.factory import build_sinks
+from service.ingest.directory_cache import DirectoryCache
+from service.ingest.event_grid_work import register_blob, state_tables
+from service.ingest.export import BlobCursorStore, BlobRegistration, ExportTailer
+from service.ingest.graph import GraphClient, make_token_provider, parse_auth_mode
+from service.ingest.sources import (
+    Batch,
+    BlobCommit,
+    FeedCommit,
+    RescanDone,
+    SourceReport,
+    export_batches,
+    file_batches,
+    merged,
+    poll_feeds,
+    read_directory,
+    rescan_batches,
+)
+from service.run.pipeline import Hook, Pipeline, RunReport
+from service.run.report import JobReport
+from service.settings import Settings
+from service.state.cursors import CursorStore
+from service.state.storage import blob_service
+from service.state.tables import Tables
+
+__all__ = [
+    "READING_SHARE", "JobReport", "MainJob", "RunParts", "build_run", "configured_sinks",
+    "state_tables",
+]
+
+log = logging.getLogger("riskwatch.job")
+READING_SHARE = 0.75  # of the run budget for reading sources; the rest for delivery
+Clock = Callable[[], float]  # seconds, monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class RunParts:
+    """Everything one run uses, built once by ``build_run`` and passed down."""
+
+    tables: Tables
+    cursors: CursorStore
+    pipeline: Pipeline
+    graph: GraphClient | None  # None for a run over files (``riskwatch run --input``)
+    tailer: ExportTailer | None  # None without RISKWATCH_EXPORT_STORAGE
+
+
+def build_run(
+    settings: Settings,
+    now: datetime,
+    sources: SourceReport,
+    *,
+    sinks: Sequence[Sink],
+    tables: Tables | None = None,
+    graph: GraphClient | None = None,
+    reads_graph: bool = True,
+    hook: Hook | None = None,
+) -> RunParts:
+    """The run's parts; ``tables`` and ``graph`` are reused when given (a warm worker's
+    Table clients; a test's Graph client on a simulated clock). The directory is read
+    here, once, so the pipeline is built with this run's privileged map."""
+    tables = tables or state_tables(settings.storage, settings.table_prefix)
+    if reads_graph and graph is None:
+        token = make_token_provider(
+            parse_auth_mode(settings.graph_auth), settings.graph_base_url,
+            settings.azure_client_id,
+        )
+        graph = GraphClient.with_budget(
+            settings.graph_base_url, token, READING_SHARE * settings.run_budget.total_seconds()
+        )
+    client = graph if reads_graph else None
+    refresh = client if "directoryRoles" in settings.feeds else None  # None: the cached map
+    privileged = read_directory(refresh, DirectoryCache(tables), now, sources)
+    enricher = Enricher(hours=settings.business_hours) if privileged is None \
+        else Enricher(privileged, settings.business_hours)  # fmt: skip
+    pipeline = Pipeline.from_settings(settings, sinks, hook=hook, tables=tables, enricher=enricher)
+    tailer = None
+    if reads_graph and settings.export_storage is not None:
+        store = BlobCursorStore.create(tables.service, settings.table_prefix)
+        tailer = ExportTailer(blob_service(settings.export_storage), store)
+    return RunParts(tables, CursorStore(tables), pipeline, client, tailer)
+
+
+class MainJob:
+    """The job over the configured sources, state and sinks; ``run`` is one run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sinks: Sequence[Sink] | None = None,
+        graph: GraphClient | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.sinks = list(sinks) if sinks is not None else configured_sinks(settings)
+        # One TableServiceClient per worker process, reused by every run.
+        self.tables = state_tables(settings.storage, settings.table_prefix)
+        self._graph_override = graph  # tests inject a client on a simulated clock
+        self.clock = clock
+        self.parts: RunParts | None = None  # the last run's parts, for inspection
+
+    def run(self, now: datetime, *, files: Iterable[Path] | None = None) -> JobReport:
+        started = self.clock()
+        report = JobReport()
+        parts = build_run(
+            self.settings, now, report.sources, sinks=self.sinks, tables=self.tables,
+            graph=self._graph_override, reads_graph=files is None,
+        )
+        self.parts = parts
+        for batch, guarded in self._batches(parts, now, report.sources, files):
+            self._judge(parts, batch, now, report, guarded=guarded)
+        deadline = self.clock() + (1 - READING_SHARE) * self.settings.run_budget.total_seconds()
+        report.add(self._deliver(parts.pipeline, now, report, deadline))
+        swept = parts.pipeline.sweep(now)
+        report.swept = swept.claims + swept.ledger + swept.outbox
+        report.seconds = self.clock() - started
+        return report
+
+    def register_blob(self, registration: BlobRegistration) -> bool:
+        return register_blob(self.tables, registration)
+
+    def _batches(
+        self, parts: RunParts, now: datetime, sources: SourceReport, files: Iterable[Path] | None
+    ) -> Iterator[tuple[Batch, bool]]:
+        """Every batch of the run in order, and whether a failure judging it stays with
+        its source (an export blob never blocks the others) rather than stopping the run."""
+        if files is not None:
+            yield from ((b, False) for b in file_batches(files, sources))
+            return
+        settings = self.settings
+        if parts.graph is not None:
+            feeds = poll_feeds(parts.graph, settings.feeds, parts.cursors, now,
+                               settings.lookback, sources)
+            yield from ((b, False) for b in merged(feeds))
+            rescans = rescan_batches(parts.graph, settings.feeds, parts.cursors, sources)
+            yield from ((b, False) for b in rescans)
+        if parts.tailer is not None:
+            yield from ((b, True) for b in export_batches(parts.tailer, now, sources))
+
+    def _judge(
+        self, parts: RunParts, batch: Batch, now: datetime, report: JobReport, *, guarded: bool
+    ) -> None:
+        """Judge one batch (its alerts reach the outbox), then commit its cursors."""
+        try:
+            if batch.events:
+                report.add(parts.pipeline.judge(batch.events, now))
+            for commit in batch.commits:
+                self._commit(parts, commit, now)
+        except Exception as exc:
+            if not guarded:
+                raise
+            where = ", ".join(c.chunk.cursor.source for c in batch.commits
+                              if isinstance(c, BlobCommit))  # fmt: skip
+            why = "cursor moved by another run; skipped" if isinstance(
+                exc, ResourceModifiedError) else f"{type(exc).__name__}: {exc}"
+            report.sources.problems.append(f"{where}: {why}")
+            log.exception("export blob %s failed; offset kept", where)
+
+    def _commit(self, parts: RunParts, commit: FeedCommit | BlobCommit | RescanDone,
+                now: datetime) -> None:
+        if isinstance(commit, FeedCommit):
+            parts.cursors.save("feed", commit.feed, commit.watermark, now, commit.expected)
+        elif isinstance(commit, BlobCommit):
+            assert parts.tailer is not None  # noqa: S101 - blob batches come from the tailer
+            parts.tailer.commit(commit.chunk)
+        else:
+            parts.cursors.delete(commit.request)  # done; an unfinished one is tried next run
+
+    def _deliver(
+        self, pipeline: Pipeline, now: datetime, report: JobReport, deadline: float
+    ) -> RunReport:
+        delivery = pipeline.deliver(now, deadline, clock=self.clock)
+        report.deferred = delivery.deferred
+        report.failing_sinks = delivery.failing
+        for name, tally in delivery.by_sink.items():
+            if tally.failed or tally.dead:
+                report.sink_failures[name] = (
+                    f"{tally.failed} to retry, {tally.dead} dead-lettered (last: {tally.reason})")
+        return RunReport(delivered=delivery.delivered, retried=delivery.retried,
+                         dead_lettered=delivery.dead_lettered)
+
+
+def configured_sinks(settings: Settings) -> list[Sink]:
+    options: dict[str, Any] = {"portal_url": settings.portal_url}
+    for sink in settings.sinks:
+        options[f"{sink.name}_url"] = sink.url.reveal()
+        options[f"{sink.name}_min_severity"] = sink.min_severity
+        if sink.secret is not None:
+            options["webhook_secret"] = sink.secret.reveal()
+    return build_sinks(**options)

@@ -1,0 +1,232 @@
+"""The pipeline the job (``service.run.job``) hands each batch: rules → dedup claim → outbox,
+then delivery and sweep when the job asks, exactly once.
+
+It judges a batch and returns what it did (``RunReport``); the job moves the batch's
+cursors only after ``judge`` returned, so its alerts are in the outbox by then.
+Every step leaves state that a later run (or another worker) can finish:
+
+1. a claim and the ledger rows of the events it counts commit in one transaction;
+2. the worker that opened a claim writes the outbox row and marks the claim outboxed;
+   any worker that finds a claim not outboxed writes the row again (a create
+   conflict means it is there), so a crash between 1 and 2 loses nothing;
+3. delivery leases each sink of each outbox row, posts, and records the outcome.
+
+The only duplicate is a crash between a receiver's 2xx and step 3's mark: the
+alert is posted again with the same alert_id, which receivers use to discard it.
+``hook(point)`` runs at "after_claim", "after_outbox" and "after_send" so tests
+can crash the pipeline exactly there.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from detections.alerts import OVERFLOW_RULE_ID, overflow_summary
+from detections.engine import Engine, Match, RuleFailure
+from detections.enrich import Enricher
+from detections.model import Event
+from detections.registry import load_rules
+from detections.rule import ParamValue, Rule
+from service.delivery.base import Sink
+from service.delivery.deliverer import Deliverer, DeliveryReport, RetryPolicy
+from service.settings import Settings
+from service.state.dedup import Budget, Claim, DedupStore
+from service.state.history_store import HistoryStore, InMemoryHistoryStore, TableHistoryStore
+from service.state.outbox import Outbox
+from service.state.storage import table_service
+from service.state.sweep import SweepReport, sweep
+from service.state.tables import Tables
+
+Hook = Callable[[str], None]
+Clock = Callable[[], float]  # seconds, monotonic
+
+
+def _no_hook(point: str) -> None:
+    del point
+
+
+@dataclass(slots=True)
+class RunReport:
+    events: int = 0
+    matches: int = 0
+    alerts_raised: int = 0
+    duplicates_skipped: int = 0
+    suppressed: int = 0  # matches over the per-run cap, summarised in one overflow alert
+    rule_failures: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    failures: list[RuleFailure] = field(default_factory=list)
+    # alert id -> its claim as this run left it: the alerts it opened or updated.
+    touched: dict[str, Claim] = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        tables: Tables,
+        sinks: Sequence[Sink] = (),
+        *,
+        rules: Sequence[Rule] | None = None,
+        params: Mapping[str, Mapping[str, ParamValue]] | None = None,
+        disabled_rules: Iterable[str] = (),
+        history_store: HistoryStore | None = None,
+        max_alerts_per_run: int = 1000,
+        lookback: timedelta = timedelta(hours=48),
+        outbox_retention: timedelta = timedelta(days=7),
+        lease_for: timedelta = timedelta(minutes=5),
+        retry_policy: RetryPolicy | None = None,
+        worker_id: str | None = None,
+        hook: Hook | None = None,
+        enricher: Enricher | None = None,
+    ) -> None:
+        disabled = set(disabled_rules)
+        # Privileged roles and business hours; the job builds one pipeline per run with the
+        # directory's privileged map of that run.
+        self.enricher = enricher or Enricher()
+        self.rules = tuple(r for r in (rules or load_rules()) if r.id not in disabled)
+        self.params = params or {}
+        self.tables = tables
+        self.sinks = tuple(sinks)
+        self.history_store = history_store or InMemoryHistoryStore()
+        self.max_alerts_per_run = max_alerts_per_run
+        self.outbox_retention = outbox_retention
+        self.hook = hook or _no_hook
+        # Re-reads reach back one look-back behind a watermark that may itself lag by one.
+        self.dedup = DedupStore(tables, ledger_retention=2 * lookback + timedelta(days=1))
+        self.outbox = Outbox(tables, self.sinks)
+        self.deliverer = Deliverer(
+            self.outbox,
+            self.sinks,
+            owner=worker_id or uuid.uuid4().hex,
+            lease_for=lease_for,
+            policy=retry_policy or RetryPolicy(),
+            hook=self.hook,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        sinks: Sequence[Sink] = (),
+        *,
+        history_store: HistoryStore | None = None,
+        hook: Hook | None = None,
+        tables: Tables | None = None,
+        enricher: Enricher | None = None,
+    ) -> Pipeline:
+        """The pipeline as configured; the job passes its run's ``tables`` and ``enricher``."""
+        if tables is None:
+            tables = Tables(table_service(settings.storage), settings.table_prefix)
+        return cls(
+            tables,
+            sinks,
+            params=settings.rule_params,
+            disabled_rules=settings.disabled_rules,
+            history_store=history_store or TableHistoryStore(tables),
+            enricher=enricher or Enricher(hours=settings.business_hours),
+            max_alerts_per_run=settings.max_alerts_per_run,
+            lookback=settings.lookback,
+            retry_policy=RetryPolicy(budget=settings.delivery_retry_budget),
+            hook=hook,
+        )
+
+    def process(self, events: Iterable[Event], now: datetime, *, deliver: bool = True) -> RunReport:
+        """``judge`` the events, then deliver (tests and the bench; the job calls the two)."""
+        report = self.judge(events, now)
+        if deliver:
+            delivery = self.deliver(now)
+            report.delivered = delivery.delivered
+            report.retried = delivery.retried
+            report.dead_lettered = delivery.dead_lettered
+        return report
+
+    def judge(self, events: Iterable[Event], now: datetime) -> RunReport:
+        """Run the rules over ``events`` and put every new alert in the outbox."""
+        batch = list(events)
+        report = RunReport(events=len(batch))
+        history = self.history_store.load(batch)
+        engine = Engine(self.rules, history=history, params=self.params, enricher=self.enricher)
+        by_key: dict[tuple[str, str], list[Match]] = {}
+        for matches, failures in engine.run(batch):
+            report.failures += failures
+            for match in matches:
+                by_key.setdefault((match.rule.id, match.dedup_hash), []).append(match)
+                report.matches += 1
+        report.rule_failures = len(report.failures)
+        budget = Budget(self.max_alerts_per_run)
+        suppressed: list[Match] = []
+        for key_matches in sorted(by_key.values(), key=lambda ms: min(m.time for m in ms)):
+            suppressed += self._record(key_matches, now, budget, report)
+        if suppressed:
+            report.suppressed = len(suppressed)
+            self._raise_overflow(suppressed, now)
+        # Only now that every alert is in the outbox: a crash before this line leaves the
+        # events unseen, so the next run judges them again and the ledger drops repeats.
+        self.history_store.save(history)
+        return report
+
+    def _record(
+        self, matches: list[Match], now: datetime, budget: Budget, report: RunReport
+    ) -> list[Match]:
+        """Count one key's matches, one claim transaction at a time; each alert a step
+        opens (or is about to replace) goes to the outbox before the next step."""
+        pending, held = self.dedup.uncounted(matches)
+        report.duplicates_skipped += held
+        while pending:
+            step = self.dedup.record(pending, now, budget)
+            report.duplicates_skipped += step.duplicates
+            if step.handover is not None:
+                self._to_outbox(step.handover, now)
+            report.alerts_raised += step.raised
+            if step.opened is not None:
+                self._opened(step.opened, now)
+            if step.touched is not None:
+                report.touched[step.touched.alert_id] = step.touched
+            if step.suppressed:
+                return step.suppressed
+            pending = step.rest
+        return []
+
+    def deliver(
+        self, now: datetime, deadline: float | None = None, clock: Clock = time.monotonic
+    ) -> DeliveryReport:
+        """Finish interrupted outbox writes, then deliver every due alert to every sink
+        (until ``clock()`` reaches ``deadline``, when one is given)."""
+        for claim in self.dedup.unoutboxed():
+            self._to_outbox(claim, now)
+        return self.deliverer.run(now, deadline, clock=clock)
+
+    def sweep(self, now: datetime) -> SweepReport:
+        return sweep(self.tables, now, self.outbox_retention)
+
+    def _opened(self, claim: Claim, now: datetime) -> None:
+        self.hook("after_claim")
+        self._to_outbox(claim, now)
+
+    def _to_outbox(self, claim: Claim, now: datetime) -> None:
+        self.outbox.write(claim.rule_id, claim.alert_id, claim.payload, claim.severity, now)
+        self.hook("after_outbox")
+        self.dedup.mark_outboxed(claim)
+
+    def _raise_overflow(self, suppressed: list[Match], now: datetime) -> None:
+        # One summary per hour however many workers overflow: its claim dedups it.
+        alert = overflow_summary(
+            Counter(m.rule.id for m in suppressed),
+            first=min(m.time for m in suppressed),
+            last=max(m.time for m in suppressed),
+            cap=self.max_alerts_per_run,
+            key=f"{OVERFLOW_RULE_ID}|{now.strftime('%Y-%m-%dT%H')}",
+            window_end=now + timedelta(hours=1),
+            why="Matches of stateless rules over the cap were not marked as seen: later runs "
+            "raise them while they are inside the look-back. Matches of correlation rules are "
+            "counted here only. Raise the cap or narrow the input.",
+        )
+        claim = self.dedup.open_summary(alert)
+        if claim is not None:
+            self._opened(claim, now)

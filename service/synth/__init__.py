@@ -1,9 +1,0 @@
-"""Deterministic synthetic Entra ID tenant: ordinary sign-ins, risk, and labelled stories.
-
-``python -m service.synth --help`` writes one; ``plan(Config(...)).records()`` streams one.
-The same seed and arguments give byte-identical output.
-"""
-
-from service.synth.generate import Config, Tenant, plan
-
-__all__ = ["Config", "Tenant", "plan"]
