@@ -14,7 +14,8 @@ from detections.incidents.model import Incident
 from detections.model import Event
 from detections.order import in_time_order
 from detections.registry import load_rules
-from service.cli.scan_incidents import IncidentRecorder, RecordingHistory, WatchingEnricher
+from service.cli.incident_recorder import IncidentRecorder
+from service.cli.scan_incidents import RecordingHistory, WatchingEnricher
 
 
 def incidents_of(

@@ -26,6 +26,7 @@ from detections.rule import Rule
 from service.cli import scan as scan_mod
 from service.cli.parser import build_parser, parse_now
 from service.cli.progress import progress_for
+from service.cli.scan_incidents import scan_incidents, write_incidents
 from service.cli.terminal import EXIT_FAILED, EXIT_NO_INPUT, EXIT_OK, EXIT_USAGE, printable
 from service.settings import load_detection_settings
 from service.settings.parsing import SettingsError
@@ -97,13 +98,22 @@ def run_scan(
     )
     enricher = Enricher(privileged, detection.business_hours)
     progress = progress_for(err, label="scan", clock=clock)
-    report = scan_mod.scan(paths, rules, options, enricher=enricher, progress=progress)
+    incidents = None
+    if args.incidents:  # one case per principal instead of alerts (service.cli.scan_incidents)
+        report, incidents = scan_incidents(
+            paths, rules, options, enricher=enricher, progress=progress
+        )
+    else:
+        report = scan_mod.scan(paths, rules, options, enricher=enricher, progress=progress)
     if report.unreadable and report.events == 0 and report.skipped_count == 0:
         for problem in report.unreadable:
             err.write(f"riskwatch: cannot read {printable(problem)}\n")
         return EXIT_NO_INPUT
-    for alert in report.alerts:
-        out.write(json.dumps(alert.to_dict(), sort_keys=True) + "\n")
+    if incidents is not None:
+        write_incidents(incidents, out)
+    else:
+        for alert in report.alerts:
+            out.write(json.dumps(alert.to_dict(), sort_keys=True) + "\n")
     for skip in report.skipped[:SKIPS_SHOWN]:
         err.write(printable(f"skipped {skip.where}: {skip.reason}") + "\n")
     if report.skipped_count > SKIPS_SHOWN:
@@ -114,9 +124,10 @@ def run_scan(
     for problem in report.unreadable:
         err.write(f"unreadable: {printable(problem)}\n")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(report.by_kind.items())) or "none"
+    in_incidents = f" in {len(incidents)} incidents" if incidents is not None else ""
     err.write(
         f"scanned {report.events} events ({kinds}) from {len(paths)} files: "
-        f"{len(report.alerts)} alerts, {report.skipped_count} records skipped, "
+        f"{len(report.alerts)} alerts{in_incidents}, {report.skipped_count} records skipped, "
         f"{len(report.failures)} rule failures, {len(report.unreadable)} unreadable inputs\n"
     )
     return EXIT_FAILED if report.failures else EXIT_OK

@@ -83,6 +83,11 @@ def _scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="saved Graph roleAssignments?$expand=principal,roleDefinition response, for the "
         "privileged-account enrichment",
     )
+    scan.add_argument(
+        "--incidents", action="store_true",
+        help="write one incident a line instead of alerts: a case per user, attacking IP or "
+        "the tenant, with verdict, reasons, breakdown and timeline (see README, Incidents)",
+    )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="input files or folders")
 
 
