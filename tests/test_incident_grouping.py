@@ -106,3 +106,14 @@ def test_an_incident_round_trips_through_a_plain_dict() -> None:
     assert set(incident.to_dict()["breakdown"]["signins"]) == {
         "success", "credential_failure", "mfa_failure", "interrupt", "consent",
         "policy_block", "other"}
+
+
+def test_mfa_fatigue_raised_to_high_by_a_later_approval_counts_as_success() -> None:
+    """The alert's context is its opening match's (no approval yet); its severity rose to high
+    when a later match saw the approval, and that is what the incident must read."""
+    from detections.incidents.grouping import signals_of
+
+    opening = {"success_followed": False}
+    assert "success_after_failures" in signals_of("mfa_fatigue", opening, "high")
+    assert "success_after_failures" not in signals_of("mfa_fatigue", opening, "medium")
+    assert "success_after_failures" not in signals_of("mfa_fatigue", opening)

@@ -17,11 +17,14 @@ from tests.test_cli import graph_sign_in, write_lines
 pytestmark = pytest.mark.azurite
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "tenant"
 SEED = 13
-COMPARED = ("rule_id", "principal", "dedup_key", "count", "first_seen", "last_seen")
+COMPARED = ("rule_id", "principal", "dedup_key", "count", "first_seen", "last_seen", "severity",
+            "alert_id")
 
 
-def compared(alerts: list[dict[str, object]]) -> list[tuple[object, ...]]:
-    return sorted(tuple(str(a[k]) for k in COMPARED) for a in alerts)
+def compared(
+    alerts: list[dict[str, object]], fields: tuple[str, ...] = COMPARED
+) -> list[tuple[object, ...]]:
+    return sorted(tuple(str(a[k]) for k in fields) for a in alerts)
 
 
 def cli(capsys, *args: str) -> list[dict[str, object]]:
@@ -88,7 +91,10 @@ def test_an_earlier_match_read_later_moves_the_window_as_a_time_ordered_read_wou
     scanned = cli(capsys, "scan", str(late), str(first))
     run = deployed(capsys, [("2026-11-02T09:35:00Z", [first]),
                             ("2026-11-02T09:50:00Z", [late, first])])
-    assert compared(run) == compared(scanned)
+    # The one known difference: the alert the app opened at 09:15 keeps the id it was first
+    # delivered under (receivers dedup on it) when the earlier match moves its window back;
+    # scan, reading in time order, names it after 09:00. Everything else is the same.
+    assert compared(run, COMPARED[:-1]) == compared(scanned, COMPARED[:-1])
     passthrough = sorted((a["first_seen"], a["count"]) for a in run
                          if a["rule_id"] == "risk_level_passthrough")
     assert passthrough == [("2026-11-02T09:00:00+00:00", 2), ("2026-11-02T09:45:00+00:00", 1)]

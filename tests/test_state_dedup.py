@@ -95,3 +95,19 @@ def test_budget_suppresses_new_alerts_without_marking_them_counted(store):
     result, _ = record(store, hourly, Budget(1))
     assert (result.opened, result.counted, len(result.suppressed)) == (1, 24, 6)
     assert len(store.counted_events(RULE.id, hourly[0].dedup_hash)) == 24
+
+
+def test_a_later_higher_severity_match_raises_the_claims_severity(store):
+    """As ``Alert.absorb`` does in scan, so ``run --json`` and ``scan`` agree."""
+    from detections.rules import risk_level_passthrough
+    from detections.testing import sign_in
+
+    engine = Engine([risk_level_passthrough.RULE])
+    first, _ = engine.evaluate(sign_in(id="si-1", time=T0, risk_level_during_sign_in="medium"))
+    later, _ = engine.evaluate(sign_in(id="si-2", time=T0 + timedelta(minutes=5),
+                                       risk_level_during_sign_in="high"))
+    record(store, first)
+    record(store, later)
+    claim = store.get(risk_level_passthrough.RULE.id, first[0].dedup_hash)
+    assert claim is not None and claim.count == 2
+    assert claim.severity.value == "high"

@@ -64,14 +64,21 @@ def incident_id_for(principal_type: str, principal: str, opening_alert_id: str) 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def signals_of(rule_id: str, context: Mapping[str, JsonValue]) -> tuple[str, ...]:
-    """The facts of an alert's context that scoring raises on (scoring.SIGNAL_POINTS)."""
+def signals_of(
+    rule_id: str, context: Mapping[str, JsonValue], severity: str | None = None
+) -> tuple[str, ...]:
+    """The facts of an alert's context that scoring raises on (scoring.SIGNAL_POINTS).
+
+    An alert's context is its opening match's; ``severity`` is the alert's as it stands.
+    MFA fatigue is high exactly when an approval followed, which a later match of the same
+    alert may have brought."""
     found: list[str] = []
     challenged = context.get("challenged_by_risk_policy")
     if rule_id == "high_risk_signin_succeeded" and challenged is False:
         found.append("unchallenged")
     if rule_id == "success_after_failures" or (
-        rule_id == "mfa_fatigue" and context.get("success_followed") is True
+        rule_id == "mfa_fatigue"
+        and (context.get("success_followed") is True or severity == "high")
     ):
         found.append("success_after_failures")
     risk_type = context.get("risk_event_type")
@@ -94,7 +101,8 @@ def facts_of(alert: Alert) -> AlertFacts:
     return AlertFacts(
         alert_id=alert.alert_id, rule_id=alert.rule_id, severity=alert.severity.value,
         first_seen=alert.first_seen, last_seen=alert.last_seen, count=alert.count,
-        event_ids=tuple(alert.event_ids), signals=signals_of(alert.rule_id, alert.context),
+        event_ids=tuple(alert.event_ids),
+        signals=signals_of(alert.rule_id, alert.context, alert.severity.value),
         privileged_roles=_texts(alert.context.get("privileged_roles")),
         users=_texts(alert.context.get("users")),
     )

@@ -75,6 +75,6 @@ class JobReport:
         for claim in self.run.touched.values():
             alert = json.loads(claim.payload)
             alert.update(count=claim.count, first_seen=claim.first_seen.isoformat(),
-                         last_seen=claim.last_seen.isoformat())
+                         last_seen=claim.last_seen.isoformat(), severity=claim.severity.value)
             found.append(alert)
         return sorted(found, key=lambda a: (a["first_seen"], a["rule_id"], a["dedup_key"]))

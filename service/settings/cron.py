@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from detections.errors import RiskwatchError
+
 _NUMBER = re.compile(r"[0-9]{1,3}")  # no field goes past 59: longer is out of range anyway
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
@@ -35,8 +37,8 @@ FIELDS = (
 )
 
 
-class CronError(ValueError):
-    pass
+class CronError(RiskwatchError, ValueError):
+    """A field of an NCRONTAB schedule that the Functions host would refuse."""
 
 
 def ncrontab_problem(expression: str) -> str | None:

@@ -188,6 +188,10 @@ class DedupStore:
             replace = ("update", entity, _conditional(claim, UpdateMode.REPLACE))
             return chunk, [replace, *ledger], alert, None
         assert claim is not None  # noqa: S101 - merging needs a claim, by construction
+        # A later match of higher severity raises the alert's, as Alert.absorb does in scan.
+        severity = claim.severity
+        for _, m in chunk:
+            severity = severity.at_least(m.severity)
         patch = {
             "PartitionKey": claim.rule_id,
             "RowKey": claim.dedup_hash,
@@ -195,9 +199,11 @@ class DedupStore:
             "first_seen": window.first_seen,
             "last_seen": window.last_seen,
             "window_end": window.end,
+            "severity": severity.value,
         }
         touched = replace_claim(claim, count=claim.count + len(chunk), first_seen=window.first_seen,
-                                last_seen=window.last_seen, window_end=window.end)
+                                last_seen=window.last_seen, window_end=window.end,
+                                severity=severity)
         ops: list[Operation] = [("update", patch, _conditional(claim, UpdateMode.MERGE)), *ledger]
         return chunk, ops, None, touched
 

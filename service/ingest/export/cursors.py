@@ -16,7 +16,12 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import EdmType, EntityProperty, TableClient, TableServiceClient, UpdateMode
 
+from detections.errors import RiskwatchError
 from service.ingest.export.paths import BlobRegistration, blob_row_key
+
+
+class OffsetError(RiskwatchError, ValueError):
+    """A blob cursor asked to move back: offsets only grow (a rewritten blob is a new one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ class BlobCursorStore:
     def advance(self, cursor: BlobCursor, offset: int, lines: int) -> BlobCursor:
         """Move the offset forward; raises ResourceModifiedError if another run moved it."""
         if offset < cursor.offset:
-            raise ValueError(f"{cursor.source}: offset may not move back to {offset}")
+            raise OffsetError(f"{cursor.source}: offset may not move back to {offset}")
         changes = {
             "Offset": EntityProperty(offset, EdmType.INT64),
             "Lines": EntityProperty(lines, EdmType.INT64),

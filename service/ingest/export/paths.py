@@ -10,7 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from detections.errors import RiskwatchError
 from service.state.tables import row_key_hash
+
+
+class BlobNameError(RiskwatchError, ValueError):
+    """A blob whose name is not an export path (``.../y=/m=/d=/h=/m=00/PT1H.json``)."""
 
 # container -> the ``category`` the export writes in each record
 EXPORT_CONTAINERS: dict[str, str] = {
@@ -53,12 +58,12 @@ def parse_blob_hour(blob_name: str) -> datetime:
     """The UTC hour from ``.../y=2024/m=06/d=20/h=05/...``; ValueError naming the path."""
     match = _HOUR.search(blob_name)
     if match is None:
-        raise ValueError(f"blob {blob_name!r} has no y=/m=/d=/h= hour in its path")
+        raise BlobNameError(f"blob {blob_name!r} has no y=/m=/d=/h= hour in its path")
     year, month, day, hour = (int(part) for part in match.groups())
     try:
         return datetime(year, month, day, hour, tzinfo=UTC)
     except ValueError as exc:
-        raise ValueError(f"blob {blob_name!r}: invalid hour in path ({exc})") from None
+        raise BlobNameError(f"blob {blob_name!r}: invalid hour in path ({exc})") from None
 
 
 def registration_for(
@@ -66,10 +71,10 @@ def registration_for(
 ) -> BlobRegistration:
     """Validate an export blob's container and path; ValueError says what is wrong."""
     if container not in EXPORT_CONTAINERS:
-        raise ValueError(
+        raise BlobNameError(
             f"container {container!r} is not an Entra export container "
             f"({', '.join(EXPORT_CONTAINERS)})"
         )
     if not blob_name or blob_name.startswith("/") or "//" in blob_name:
-        raise ValueError(f"blob name {blob_name!r} is malformed")
+        raise BlobNameError(f"blob name {blob_name!r} is malformed")
     return BlobRegistration(container, blob_name, parse_blob_hour(blob_name), account)
