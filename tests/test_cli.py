@@ -283,6 +283,7 @@ NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 def _state_env(monkeypatch, storage_connection, table_prefix, **more: str) -> None:
     monkeypatch.setenv("RISKWATCH_STORAGE", storage_connection)
     monkeypatch.setenv("RISKWATCH_TABLE_PREFIX", table_prefix)
+    monkeypatch.setenv("RISKWATCH_NOTIFY", "alerts")  # these tests count alert deliveries
     for name, value in more.items():
         monkeypatch.setenv(name, value)
 

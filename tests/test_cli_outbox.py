@@ -19,6 +19,7 @@ def receivers(monkeypatch, storage_connection, table_prefix):
     with Receiver(Reply(400, b"bad payload")) as webhook, Receiver(Reply(202, b"")) as teams:
         for name, value in {
             "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
+            "RISKWATCH_NOTIFY": "alerts",
             "RISKWATCH_WEBHOOK_URL": webhook.url, "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
             "RISKWATCH_TEAMS_WEBHOOK_URL": teams.url, "RISKWATCH_TEAMS_MIN_SEVERITY": "low",
         }.items():

@@ -18,9 +18,11 @@ from typing import Any
 import pytest
 
 from service.delivery.render import view
-from service.delivery.teams import fitted_message
+from service.delivery.teams import encode, fitted_message
+from service.delivery.teams_incident import incident_card
 from tests.sink_alerts import HOSTILE, HOSTILE_APP, critical_signin_alert, hostile_alert, sink_alert
 from tests.sink_checks import card_of
+from tests.sink_incidents import hostile_incident, huge_incident
 
 CHROMIUM = Path("/usr/bin/chromium")
 NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
@@ -65,8 +67,10 @@ class Page:
         self.markdown = markdown
 
     def render(self, alert: dict[str, Any], screenshot: Path) -> tuple[str, list[str]]:
-        """The card's visible text and the renderer's warnings; saves a screenshot."""
-        card = card_of(fitted_message(view(alert)))
+        """The alert card's visible text and the renderer's warnings; saves a screenshot."""
+        return self.render_card(card_of(fitted_message(view(alert))), screenshot)
+
+    def render_card(self, card: dict[str, Any], screenshot: Path) -> tuple[str, list[str]]:
         self.page.set_content(PAGE)
         self.page.add_script_tag(content=MARKDOWN_IT.read_text(encoding="utf-8"))
         self.page.add_script_tag(content=RENDERER.read_text(encoding="utf-8"))
@@ -170,3 +174,28 @@ def test_the_investigation_steps_read_as_a_numbered_list(
     else:
         assert "\n".join(f"{n}. {step}" for n, step in enumerate(steps, 1)) in text
     assert "Investigation" in text and "*" not in text.replace(HOSTILE_APP, "")
+
+
+LINKS = "[x](javascript:alert(1)) <b>bold</b> see www.evil.example or https://evil.example"
+
+
+@pytest.mark.parametrize(
+    ("name", "incident", "shown"),
+    [
+        ("incident-app", hostile_incident(HOSTILE_APP), [HOSTILE_APP, HOSTILE_APP.lower()]),
+        ("incident-links", hostile_incident(LINKS), [LINKS, LINKS.lower()]),
+        ("incident-huge", huge_incident((HOSTILE * 30)[:2000]), [HOSTILE[:40], "more reasons"]),
+    ],
+)
+def test_an_incident_card_shows_hostile_text_literally_and_only_our_buttons(
+    browser_page: Page, tmp_path: Path, name: str, incident: dict[str, Any], shown: list[str]
+) -> None:
+    card = card_of(encode(incident_card(incident, "https://entra.microsoft.com")))
+    text, events = browser_page.render_card(card, tmp_path / f"{name}.png")
+    assert events == []
+    assert "\\" not in text
+    for expected in ("▲ raises: ", "Why", "Breakdown", "Timeline (", *shown):
+        assert expected in text
+    assert text.index("risk (") < text.index("Why") < text.index("Breakdown")
+    assert browser_page.clickable() == {"links": [], "buttons": OUR_BUTTONS[:2]}
+    assert browser_page.requests == []

@@ -50,6 +50,8 @@ NOT_SET_IN_BICEP = {
     "AzureWebJobsStorage__tableServiceUri": "optional; the account name is enough",
     "AzureWebJobsStorage__blobServiceUri": "optional; the account name is enough",
     "RISKWATCH_DELIVERY_RETRY_HOURS": "optional; the default (24 h) is what a deployment wants",
+    "RISKWATCH_NOTIFY": "optional; the default (incidents) is what a deployment wants",
+    "RISKWATCH_INCIDENT_QUIET_DAYS": "optional; the default (7 days) is what a deployment wants",
 }
 
 

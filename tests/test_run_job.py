@@ -34,7 +34,7 @@ def webhook():
 def make_job(storage_connection, table_prefix, graph_server, clock, webhook, feeds: str) -> MainJob:
     settings = load_settings(
         {
-            "RISKWATCH_STORAGE": storage_connection,
+            "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_NOTIFY": "alerts",
             "RISKWATCH_TABLE_PREFIX": table_prefix,
             "RISKWATCH_GRAPH_BASE_URL": graph_server.base_url,
             "RISKWATCH_GRAPH_AUTH": "none",
@@ -148,6 +148,7 @@ def test_the_timer_tails_registered_export_blobs_line_by_line(
     blob.create_append_blob()
     settings = load_settings({
         "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
+        "RISKWATCH_NOTIFY": "alerts",
         "RISKWATCH_EXPORT_STORAGE": storage_connection,
         "RISKWATCH_GRAPH_BASE_URL": graph_server.base_url,
         "RISKWATCH_GRAPH_AUTH": "none", "RISKWATCH_FEEDS": "riskDetections",
@@ -178,6 +179,7 @@ def test_a_warm_worker_builds_a_fresh_graph_client_every_run(
     graph_server.forbidden.add(SIGN_INS)
     settings = load_settings({
         "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
+        "RISKWATCH_NOTIFY": "alerts",
         "RISKWATCH_GRAPH_BASE_URL": graph_server.base_url, "RISKWATCH_GRAPH_AUTH": "none",
         "RISKWATCH_FEEDS": "signIns", "RISKWATCH_RUN_BUDGET_SECONDS": "60",
     })

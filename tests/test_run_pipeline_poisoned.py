@@ -55,6 +55,7 @@ def poisoned(records: GraphRecords) -> list[Hostile]:
 def settings_for(storage: str, prefix: str, graph_url: str, webhook: Receiver, **extra: str):
     return load_settings({
         "RISKWATCH_STORAGE": storage, "RISKWATCH_TABLE_PREFIX": prefix,
+        "RISKWATCH_NOTIFY": "alerts",
         "RISKWATCH_GRAPH_BASE_URL": graph_url, "RISKWATCH_GRAPH_AUTH": "none",
         "RISKWATCH_WEBHOOK_URL": webhook.url, "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
         **extra,

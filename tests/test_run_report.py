@@ -54,7 +54,7 @@ def test_a_sink_down_for_an_hour_is_named_by_the_run_summary(
     clock = SimulatedClock()
     risky = write_lines(tmp_path / "risky.jsonl", [
         graph_sign_in(1, riskLevelDuringSignIn="high", riskState="atRisk")])
-    settings = load_settings({"RISKWATCH_STORAGE": storage_connection,
+    settings = load_settings({"RISKWATCH_STORAGE": storage_connection, "RISKWATCH_NOTIFY": "alerts",
                               "RISKWATCH_TABLE_PREFIX": table_prefix})
     with Receiver(Reply(503, b"")) as down, Receiver(Reply(200, b"")) as up:
         sinks = [WebhookSink(rx.url, name=name, min_severity=Severity.LOW,
@@ -89,7 +89,7 @@ class SteppedClock:
 def test_the_delivery_deadline_is_on_the_injected_clock(tmp_path, storage_connection, table_prefix):
     risky = write_lines(tmp_path / "risky.jsonl", [
         graph_sign_in(1, riskLevelDuringSignIn="high", riskState="atRisk")])
-    settings = load_settings({"RISKWATCH_STORAGE": storage_connection,
+    settings = load_settings({"RISKWATCH_STORAGE": storage_connection, "RISKWATCH_NOTIFY": "alerts",
                               "RISKWATCH_TABLE_PREFIX": table_prefix})
     with Receiver(Reply(200, b"")) as up:
         sink = WebhookSink(up.url, name="webhook", min_severity=Severity.LOW)

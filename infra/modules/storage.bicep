@@ -25,6 +25,7 @@ var tableSuffixes = [
   'blobcursors'
   'directory'
   'sinkhealth'
+  'incidents'
 ]
 
 // Well-known built-in role definition ids.

@@ -49,18 +49,25 @@ def main() -> int:
           f"{extra}\n")
     job = MainJob(settings, sinks=sinks)
 
-    print("First run: every alert is printed as it is delivered")
+    incidents = settings.notify == "incidents"
+    print("First run: every " + ("incident" if incidents else "alert")
+          + " is printed as it is delivered")
     first = job.run(now, files=paths)
     print(f"\n{first.summary()}\n")
 
     print("Second run over the same input: nothing may be sent twice")
     second = job.run(now, files=paths)
     print(f"{second.summary()}\n")
-    if second.run.alerts_raised or second.run.delivered:
+    if second.run.alerts_raised or second.run.delivered or second.run.notifications:
         print("FAILED: the second run raised or delivered alerts again", file=sys.stderr)
         return 1
-    print(f"OK: {first.run.alerts_raised} alerts raised and delivered once; "
-          f"the second run raised 0 and delivered 0.")
+    if incidents:
+        print(f"OK: {first.run.alerts_raised} alerts in {len(first.run.incidents)} incidents, "
+              f"{first.run.notifications} notifications delivered once; the second run "
+              "raised 0 and delivered 0.")
+    else:
+        print(f"OK: {first.run.alerts_raised} alerts raised and delivered once; "
+              f"the second run raised 0 and delivered 0.")
     return 0
 
 

@@ -40,7 +40,21 @@ def _safe(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)[1:-1]
 
 
+def _incident_line(payload: Mapping[str, Any]) -> str:
+    """One line per incident revision: verdict, principal, top reason."""
+    incident = payload.get("incident") or {}
+    reasons = incident.get("reasons") or [{}]
+    top = reasons[0].get("text", "no reason recorded") if isinstance(reasons[0], dict) else ""
+    return (
+        f"[{_safe(incident.get('verdict', '?')).upper():<6}] incident "
+        f"{_safe(incident.get('principal', '?'))} (revision {incident.get('revision', '?')}, "
+        f"{len(incident.get('alerts') or [])} alerts): {_safe(top)}"
+    )
+
+
 def _line(alert: Mapping[str, Any]) -> str:
+    if alert.get("schema") == "riskwatch.incident.v1":
+        return _incident_line(alert)
     context = alert.get("context") or {}
     where = context.get("country") or context.get("ip_address") or ""
     extra = f" from {_safe(where)}" if where else ""

@@ -25,6 +25,7 @@ from service.delivery.escape import fit, flatten, slack_code, slack_entities, sl
 from service.delivery.http import Poster
 from service.delivery.posting import JSON_HEADERS, PostingSink
 from service.delivery.render import DEFAULT_PORTAL_URL, AlertView, Fact, view
+from service.state.incidents import INCIDENT_SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,11 @@ class SlackSink(PostingSink):
         )
 
     def payload(self, alert: Mapping[str, Any]) -> dict[str, Any]:
+        if alert.get("schema") == INCIDENT_SCHEMA:
+            # Imported here: slack_incident builds on this module's helpers.
+            from service.delivery.slack_incident import incident_message
+
+            return incident_message(alert.get("incident") or {}, self._portal_url)
         alert_view = view(alert, self._portal_url)
         message = build_message(alert_view)
         if found := limits.problems(message):

@@ -29,6 +29,7 @@ from service.delivery.escape import card_literal, flatten, truncate
 from service.delivery.http import Poster
 from service.delivery.posting import JSON_HEADERS, PostingSink
 from service.delivery.render import DEFAULT_PORTAL_URL, AlertView, Fact, view
+from service.state.incidents import INCIDENT_SCHEMA
 
 MAX_CARD_BYTES = 20_000
 # Per-value character limits tried in turn until the card fits.
@@ -167,6 +168,11 @@ class TeamsSink(PostingSink):
         )
 
     def body(self, alert: Mapping[str, Any]) -> bytes:
+        if alert.get("schema") == INCIDENT_SCHEMA:
+            # Imported here: teams_incident builds on this module's card helpers.
+            from service.delivery.teams_incident import incident_card
+
+            return encode(incident_card(alert.get("incident") or {}, self._portal_url))
         return fitted_message(view(alert, self._portal_url))
 
     def request(self, alert: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:

@@ -29,8 +29,39 @@ context             object      rule-specific facts: who, where, risk fields ...
 investigation       [string]    the rule's triage steps, in order
 =================  ==========  ==================================================
 
-Headers: ``Idempotency-Key: <alert_id>`` always. With a secret configured,
-``X-Riskwatch-Timestamp: <sent_at>`` and
+With ``RISKWATCH_NOTIFY=incidents`` (the default) the body is one incident revision::
+
+    {
+      "schema": "riskwatch.incident.v1",
+      "id": "<incident_id>:<revision>",  # same as the Idempotency-Key header
+      "sent_at": 1793610000,
+      "incident": { ... },               # Incident.to_dict(), see the table below
+      "links": [{"title": "Risky users", "url": "https://entra.microsoft.com/..."}]
+    }
+
+=================  ==========  ==================================================
+``incident`` field  type        meaning
+=================  ==========  ==================================================
+incident_id         string      sha256(principal type, principal, opening alert_id)[:32]
+revision            int         1 when it opens; +1 when the verdict rises or a new rule joins
+principal           string      lower-cased UPN, an IP address, or ``tenant``
+principal_type      string      user | ip | tenant
+verdict             string      low | medium | high
+score               int         0-100 behind the verdict (README: Incidents)
+reasons             [object]    ``{text, effect: raises|lowers, rule_id, event_ids}``
+alerts              [object]    ``{alert_id, rule_id, severity}`` of every alert in it
+rules               [string]    the rule ids of those alerts, sorted
+first_seen          string      ISO 8601 with offset; ``last_seen`` likewise
+privileged          bool        the principal holds a privileged role
+breakdown           object      sign-ins by result, countries, ips, devices, apps, off-hours
+timeline            [object]    ``{time, kind, event_id, summary, ip, country, city, device,
+                                result, risk}``, thinned (``kind: omitted`` marks a gap)
+related             [object]    ``{principal_type, principal, incident_id}`` linked cases
+truncated           object      only when cut to fit storage: list name -> entries left out
+=================  ==========  ==================================================
+
+Headers: ``Idempotency-Key: <alert_id>`` (or the incident's ``id``) always. With a secret
+configured, ``X-Riskwatch-Timestamp: <sent_at>`` and
 ``X-Riskwatch-Signature: sha256=<hex HMAC-SHA256(secret, exact body bytes)>``.
 Receivers verify the signature over the raw bytes before parsing, reject a ``sent_at``
 older than a few minutes, and discard a repeated ``Idempotency-Key``: the one duplicate
@@ -56,6 +87,7 @@ from detections.model import Severity
 from service.delivery.http import Poster, register_secret
 from service.delivery.posting import JSON_HEADERS, PostingSink
 from service.delivery.render import DEFAULT_PORTAL_URL, portal_links
+from service.state.incidents import INCIDENT_SCHEMA
 
 SCHEMA = "riskwatch.alert.v1"
 SIGNATURE_HEADER = "X-Riskwatch-Signature"
@@ -120,6 +152,8 @@ class WebhookSink(PostingSink):
         return f"WebhookSink(name={self.name!r}, min_severity={self.min_severity.value}, {signed})"
 
     def payload(self, alert: Mapping[str, Any], sent_at: int) -> dict[str, Any]:
+        if alert.get("schema") == INCIDENT_SCHEMA:  # an incident notification: as written
+            return {**alert, "sent_at": sent_at}
         context = alert.get("context")
         links = portal_links(self._portal_url, context if isinstance(context, Mapping) else {})
         return {
@@ -134,7 +168,8 @@ class WebhookSink(PostingSink):
         """The exact body bytes and headers of one delivery."""
         sent_at = int(self._clock())
         body = encode(self.payload(alert, sent_at))
-        headers = {**JSON_HEADERS, "Idempotency-Key": str(alert.get("alert_id", ""))}
+        key = alert.get("id") if alert.get("schema") == INCIDENT_SCHEMA else alert.get("alert_id")
+        headers = {**JSON_HEADERS, "Idempotency-Key": str(key or "")}
         if self._secret:
             headers[TIMESTAMP_HEADER] = str(sent_at)
             headers[SIGNATURE_HEADER] = sign(self._secret, body)

@@ -15,6 +15,13 @@ The only duplicate is a crash between a receiver's 2xx and step 3's mark: the
 alert is posted again with the same alert_id, which receivers use to discard it.
 ``hook(point)`` runs at "after_claim", "after_outbox" and "after_send" so tests
 can crash the pipeline exactly there.
+
+With ``notify="incidents"`` (``RISKWATCH_NOTIFY``, the default of the deployed app) step 2
+is different: once every alert of the batch is claimed, the claims it opened or updated
+join their principal's incident (``service.run.incidents``), one step per principal,
+and only a new revision reaches the outbox. A claim's ``outboxed`` mark then means "joined
+its incident", set after the join, so a crash before it is finished by the next
+``deliver``, the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
 from service.delivery.base import Sink
 from service.delivery.deliverer import Deliverer, DeliveryReport, RetryPolicy
+from service.delivery.render import DEFAULT_PORTAL_URL
+from service.run.incident_evidence import BatchEvidence, claimed
+from service.run.incidents import IncidentJoiner
 from service.settings import Settings
 from service.state.dedup import Budget, Claim, DedupStore
 from service.state.history_store import HistoryStore, InMemoryHistoryStore, TableHistoryStore
@@ -64,6 +74,9 @@ class RunReport:
     failures: list[RuleFailure] = field(default_factory=list)
     # alert id -> its claim as this run left it: the alerts it opened or updated.
     touched: dict[str, Claim] = field(default_factory=dict)
+    # incident id -> its revision after this run's joins (notify=incidents only)
+    incidents: dict[str, int] = field(default_factory=dict)
+    notifications: int = 0  # incident revisions this run wrote to the outbox
 
 
 class Pipeline:
@@ -84,6 +97,9 @@ class Pipeline:
         worker_id: str | None = None,
         hook: Hook | None = None,
         enricher: Enricher | None = None,
+        notify: str = "alerts",
+        incident_quiet: timedelta = timedelta(days=7),
+        portal_url: str = DEFAULT_PORTAL_URL,
     ) -> None:
         disabled = set(disabled_rules)
         # Privileged roles and business hours; the job builds one pipeline per run with the
@@ -108,6 +124,10 @@ class Pipeline:
             policy=retry_policy or RetryPolicy(),
             hook=self.hook,
         )
+        # None: every alert goes to the sinks (RISKWATCH_NOTIFY=alerts).
+        self.incidents = IncidentJoiner(
+            tables, self.outbox, quiet=incident_quiet, portal_url=portal_url, hook=self.hook
+        ) if notify == "incidents" else None  # fmt: skip
 
     @classmethod
     def from_settings(
@@ -134,6 +154,9 @@ class Pipeline:
             lookback=settings.lookback,
             retry_policy=RetryPolicy(budget=settings.delivery_retry_budget),
             hook=hook,
+            notify=settings.notify,
+            incident_quiet=settings.incident_quiet,
+            portal_url=settings.portal_url,
         )
 
     def process(self, events: Iterable[Event], now: datetime, *, deliver: bool = True) -> RunReport:
@@ -161,18 +184,23 @@ class Pipeline:
         report.rule_failures = len(report.failures)
         budget = Budget(self.max_alerts_per_run)
         suppressed: list[Match] = []
+        joining: list[Claim] = []  # opened claims that join their incidents below
+        evidence = BatchEvidence.of(batch, history) if self.incidents is not None else None
         for key_matches in sorted(by_key.values(), key=lambda ms: min(m.time for m in ms)):
-            suppressed += self._record(key_matches, now, budget, report)
+            suppressed += self._record(key_matches, now, budget, report, joining, evidence)
         if suppressed:
             report.suppressed = len(suppressed)
-            self._raise_overflow(suppressed, now)
+            self._raise_overflow(suppressed, now, joining)
+        if evidence is not None:  # one join per principal: its alerts of the batch together
+            self._join([*joining, *report.touched.values()], joining, report, evidence, now)
         # Only now that every alert is in the outbox: a crash before this line leaves the
         # events unseen, so the next run judges them again and the ledger drops repeats.
         self.history_store.save(history)
         return report
 
     def _record(
-        self, matches: list[Match], now: datetime, budget: Budget, report: RunReport
+        self, matches: list[Match], now: datetime, budget: Budget, report: RunReport,
+        joining: list[Claim], evidence: BatchEvidence | None,
     ) -> list[Match]:
         """Count one key's matches, one claim transaction at a time; each alert a step
         opens (or is about to replace) goes to the outbox before the next step."""
@@ -181,11 +209,16 @@ class Pipeline:
         while pending:
             step = self.dedup.record(pending, now, budget)
             report.duplicates_skipped += step.duplicates
-            if step.handover is not None:
+            if step.handover is not None and evidence is not None:
+                # The old window's alert joins now: its claim is about to be replaced.
+                handover = step.handover
+                joining[:] = [c for c in joining if c.alert_id != handover.alert_id]
+                self._join([handover], [handover], report, evidence, now)
+            elif step.handover is not None:
                 self._to_outbox(step.handover, now)
             report.alerts_raised += step.raised
             if step.opened is not None:
-                self._opened(step.opened, now)
+                self._opened(step.opened, now, joining)
             if step.touched is not None:
                 report.touched[step.touched.alert_id] = step.touched
             if step.suppressed:
@@ -198,23 +231,48 @@ class Pipeline:
     ) -> DeliveryReport:
         """Finish interrupted outbox writes, then deliver every due alert to every sink
         (until ``clock()`` reaches ``deadline``, when one is given)."""
-        for claim in self.dedup.unoutboxed():
-            self._to_outbox(claim, now)
+        if self.incidents is not None:
+            self.incidents.recover(now)
+            stranded = list(self.dedup.unoutboxed())
+            if stranded:  # claimed, then a crash before their join: join without evidence
+                self._join(stranded, stranded, RunReport(), BatchEvidence(), now)
+        else:
+            for claim in self.dedup.unoutboxed():
+                self._to_outbox(claim, now)
         return self.deliverer.run(now, deadline, clock=clock)
 
     def sweep(self, now: datetime) -> SweepReport:
         return sweep(self.tables, now, self.outbox_retention)
 
-    def _opened(self, claim: Claim, now: datetime) -> None:
+    def _opened(self, claim: Claim, now: datetime, joining: list[Claim] | None = None) -> None:
         self.hook("after_claim")
-        self._to_outbox(claim, now)
+        if self.incidents is not None and joining is not None:
+            joining.append(claim)  # joins its incident with the rest of the batch
+        else:
+            self._to_outbox(claim, now)
+
+    def _join(
+        self, claims: Sequence[Claim], opened: Sequence[Claim], report: RunReport,
+        evidence: BatchEvidence, now: datetime,
+    ) -> None:
+        """``claims`` (opened or updated) join their incidents; then ``opened`` are marked."""
+        assert self.incidents is not None  # noqa: S101 - only called with incidents on
+        latest = {c.alert_id: c for c in claims}  # the newest view of each alert
+        for joined in self.incidents.join_all([claimed(c) for c in latest.values()],
+                                              evidence, now):
+            report.incidents[joined.incident.incident_id] = joined.incident.revision
+            report.notifications += joined.notified
+        for claim in opened:
+            self.dedup.mark_outboxed(claim)
 
     def _to_outbox(self, claim: Claim, now: datetime) -> None:
         self.outbox.write(claim.rule_id, claim.alert_id, claim.payload, claim.severity, now)
         self.hook("after_outbox")
         self.dedup.mark_outboxed(claim)
 
-    def _raise_overflow(self, suppressed: list[Match], now: datetime) -> None:
+    def _raise_overflow(
+        self, suppressed: list[Match], now: datetime, joining: list[Claim] | None = None
+    ) -> None:
         # One summary per hour however many workers overflow: its claim dedups it.
         alert = overflow_summary(
             Counter(m.rule.id for m in suppressed),
@@ -229,4 +287,4 @@ class Pipeline:
         )
         claim = self.dedup.open_summary(alert)
         if claim is not None:
-            self._opened(claim, now)
+            self._opened(claim, now, joining)

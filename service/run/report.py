@@ -30,6 +30,8 @@ class JobReport:
             setattr(self.run, name, getattr(self.run, name) + getattr(part, name))
         self.run.failures += part.failures[: max(0, MAX_REASONS - len(self.run.failures))]
         self.run.touched.update(part.touched)
+        self.run.incidents.update(part.incidents)
+        self.run.notifications += part.notifications
 
     def failures(self) -> list[str]:
         """Why the run did not fully succeed: a feed, a sink or a rule failed. Empty when it

@@ -52,6 +52,9 @@ MAX_ALERTS_RANGE = (1, 100_000)
 LOOKBACK_HOURS_RANGE = (0.0, 720.0)
 RUN_BUDGET_SECONDS_RANGE = (10.0, 3600.0)
 DELIVERY_RETRY_HOURS_RANGE = (1.0, 168.0)
+INCIDENT_QUIET_DAYS_RANGE = (1, 90)
+Notify = Literal["incidents", "alerts"]
+NOTIFY_CHOICES: tuple[Notify, ...] = ("incidents", "alerts")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +86,9 @@ class Settings:
     # How long an undelivered notification keeps being retried (across runs) before it
     # is dead-lettered: a time budget, not an attempt count.
     delivery_retry_budget: timedelta = timedelta(hours=24)
+    # What the sinks receive: one notification per incident revision, or every alert.
+    notify: Notify = "incidents"
+    incident_quiet: timedelta = timedelta(days=7)  # an incident closes after this long quiet
 
     def sink(self, name: str) -> SinkSettings | None:
         return next((s for s in self.sinks if s.name == name), None)
@@ -127,6 +133,10 @@ def load_settings(
         ).rstrip("/"),
         delivery_retry_budget=timedelta(
             hours=read.real("RISKWATCH_DELIVERY_RETRY_HOURS", 24.0, *DELIVERY_RETRY_HOURS_RANGE)
+        ),
+        notify=_notify(read),
+        incident_quiet=timedelta(
+            days=read.integer("RISKWATCH_INCIDENT_QUIET_DAYS", 7, *INCIDENT_QUIET_DAYS_RANGE)
         ),
     )
     read.problems += unknown_setting_problems(read.env, all_rules)
@@ -213,6 +223,15 @@ def _sinks(read: Reader) -> tuple[SinkSettings, ...]:
             )
         )
     return tuple(sinks)
+
+
+def _notify(read: Reader) -> Notify:
+    value = read.text("RISKWATCH_NOTIFY", "incidents").strip().lower()
+    for choice in NOTIFY_CHOICES:
+        if value == choice:
+            return choice
+    read.problem("RISKWATCH_NOTIFY", f"{value[:40]!r} is not one of: {', '.join(NOTIFY_CHOICES)}")
+    return "incidents"
 
 
 def _schedule(read: Reader) -> str:

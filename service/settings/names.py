@@ -42,6 +42,8 @@ APP_SETTINGS = (
     "RISKWATCH_BUSINESS_HOURS",
     "RISKWATCH_BUSINESS_DAYS",
     "RISKWATCH_PORTAL_URL",
+    "RISKWATCH_NOTIFY",
+    "RISKWATCH_INCIDENT_QUIET_DAYS",
 )
 
 # Set for azd (infra/main.parameters.json) or by it from the Bicep outputs (infra/main.bicep,

@@ -1,0 +1,153 @@
+"""Alerts join their principal's open incident; a revision worth telling reaches the outbox.
+
+With ``RISKWATCH_NOTIFY=incidents`` the pipeline hands this the claims a batch opened or
+updated. Per principal, in one step: read the open incident (``service.state.incidents``),
+revise it with the alerts and the batch's evidence (``detections.incidents.grouping``),
+write it under its ETag, and only when the revision grew (it opened, its verdict rose, a
+new rule joined) write the notification ``<incident_id>:<revision>`` to the outbox and
+mark the row. A crash after the row write leaves ``outboxed`` false, and whoever reads the
+row next (this principal's next join, or any run's ``recover``) writes that notification
+first: no revision is lost, and the outbox's create conflict sends none twice.
+
+``hook`` runs at "after_incident" (row written, notification not yet) and
+"after_incident_outbox", so tests can crash exactly there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from detections.errors import Where
+from detections.incidents.grouping import assemble, joins
+from detections.incidents.model import AlertFacts, Evidence, Incident, PrincipalType
+from service.delivery.render import portal_links
+from service.run.incident_evidence import BatchEvidence, ClaimedAlert
+from service.state.incidents import (
+    MAX_TRIES,
+    OUTBOX_PARTITION,
+    SEVERITY_OF_VERDICT,
+    IncidentStateError,
+    IncidentStore,
+    StoredIncident,
+    encode_notification,
+    notification,
+    notification_id,
+)
+from service.state.outbox import Outbox
+from service.state.tables import Tables
+
+Hook = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    incident: Incident
+    notified: bool  # this join wrote a new revision that must be told
+
+
+def _merge_evidence(old: Sequence[Evidence], new: Sequence[Evidence]) -> list[Evidence]:
+    """Old and new evidence, each event once (a re-read event adds nothing), with an
+    event's ``alerted`` mark kept once any alert fired on it. The old "omitted" markers
+    are dropped: thinning the same events again then gives the same incident, so a
+    repeat changes nothing (the breakdown counts the kept evidence, up to MAX_KEPT)."""
+    merged: dict[tuple[str, str], Evidence] = {}
+    for item in (*old, *new):
+        if item.event_id is None:
+            continue
+        key = (item.kind, item.event_id)
+        before = merged.get(key)
+        if before is None or (item.alerted and not before.alerted):
+            merged[key] = item
+    return list(merged.values())
+
+
+def _merge_alerts(old: Sequence[AlertFacts], new: Sequence[AlertFacts]) -> list[AlertFacts]:
+    merged = {a.alert_id: a for a in old}
+    for alert in new:
+        before = merged.get(alert.alert_id)
+        if before is None or alert.count >= before.count:  # a newer view of the same alert
+            merged[alert.alert_id] = alert
+    return list(merged.values())
+
+
+class IncidentJoiner:
+    def __init__(
+        self, tables: Tables, outbox: Outbox, *, quiet: timedelta, portal_url: str,
+        hook: Hook,
+    ) -> None:
+        self.store = IncidentStore(tables)
+        self.outbox = outbox
+        self.quiet = quiet
+        self.portal_url = portal_url
+        self.hook = hook
+
+    def join_all(
+        self, alerts: Sequence[ClaimedAlert], evidence: BatchEvidence, now: datetime
+    ) -> list[Joined]:
+        """Join ``alerts`` by principal, each principal's in one step."""
+        by_principal: dict[tuple[PrincipalType, str], list[ClaimedAlert]] = {}
+        for alert in sorted(alerts, key=lambda a: (a.facts.first_seen, a.facts.alert_id)):
+            by_principal.setdefault((alert.principal_type, alert.principal), []).append(alert)
+        return [self.join(kind, principal, found, evidence, now)
+                for (kind, principal), found in by_principal.items()]
+
+    def join(
+        self, principal_type: PrincipalType, principal: str, alerts: Sequence[ClaimedAlert],
+        evidence: BatchEvidence, now: datetime,
+    ) -> Joined:
+        facts = [a.facts for a in alerts]
+        items, devices = evidence.for_principal(principal_type, principal, facts)
+        user_id = next((a.user_id for a in alerts if a.user_id), None)
+        at = min(f.first_seen for f in facts)
+        for _ in range(MAX_TRIES):
+            stored = self.store.get(principal_type, principal)
+            if stored is not None and not stored.outboxed:
+                self._notify(stored, now, None)  # a revision not yet told goes first
+                continue
+            current = stored.incident if stored is not None and joins(
+                stored.incident, at, self.quiet) else None  # fmt: skip
+            incident = self._revised(current, principal_type, principal, facts, items, devices)
+            if current is not None and incident.to_state() == current.to_state():
+                return Joined(current, notified=False)  # nothing new (a re-read, a repeat)
+            notify = current is None or incident.revision > current.revision
+            written = self.store.put(stored, incident, outboxed=not notify)
+            if written is None:
+                continue  # another worker moved first: re-read
+            if notify:
+                self.hook("after_incident")
+                self._notify(written, now, user_id)
+            return Joined(incident, notified=notify)
+        raise IncidentStateError(Where(f"incident of {principal_type} {principal[:100]!r}"),
+                                 "kept changing")
+
+    def _revised(
+        self, current: Incident | None, principal_type: PrincipalType, principal: str,
+        facts: Sequence[AlertFacts], items: Sequence[Evidence], devices: Sequence[str],
+    ) -> Incident:
+        if current is None:
+            return assemble(None, principal_type, principal, facts, items,
+                            known_devices=devices)
+        return assemble(current, principal_type, principal, _merge_alerts(current.alerts, facts),
+                        _merge_evidence(current.evidence, items),
+                        known_devices=current.known_devices, related=current.related)
+
+    def recover(self, now: datetime) -> int:
+        """Tell every revision a crash left untold; how many rows it finished."""
+        finished = 0
+        for stored in list(self.store.unoutboxed()):
+            self._notify(stored, now, None)
+            finished += 1
+        return finished
+
+    def _notify(self, stored: StoredIncident, now: datetime, user_id: str | None) -> None:
+        incident = stored.incident
+        context = {"user_id": user_id} if user_id else {}
+        links = [{"title": link.title, "url": link.url}
+                 for link in portal_links(self.portal_url, context)]
+        payload = encode_notification(notification(incident, links))
+        self.outbox.write(OUTBOX_PARTITION, notification_id(incident), payload,
+                          SEVERITY_OF_VERDICT[incident.verdict], now)
+        self.hook("after_incident_outbox")
+        self.store.mark_outboxed(stored)

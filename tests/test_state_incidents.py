@@ -1,0 +1,91 @@
+"""Open incidents in Table Storage (Azurite): ETag-guarded writes, the outboxed mark,
+unreadable rows named, and notifications that always fit one string property."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from detections.incidents.grouping import assemble
+from detections.incidents.model import AlertFacts, Evidence, Incident
+from detections.testing import T0
+from service.state.incidents import (
+    INCIDENT_SCHEMA,
+    IncidentStateError,
+    IncidentStore,
+    encode_notification,
+    notification,
+)
+from service.state.tables import row_key_hash
+from tests.support_sinks import make_tables
+
+
+def facts(alert_id: str = "a1", rule_id: str = "signin_risk_detection") -> AlertFacts:
+    return AlertFacts(alert_id=alert_id, rule_id=rule_id, severity="high", first_seen=T0,
+                      last_seen=T0, count=1, event_ids=("e1",))
+
+
+def incident(principal: str = "alice@contoso.com", *alerts: AlertFacts) -> Incident:
+    return assemble(None, "user", principal, alerts or (facts(),), [])
+
+
+@pytest.mark.azurite
+def test_a_write_over_a_stale_etag_is_refused_and_the_row_kept(storage_connection, table_prefix):
+    store = IncidentStore(make_tables(storage_connection, table_prefix))
+    first = store.put(None, incident(), outboxed=False)
+    assert first is not None and store.put(None, incident(), outboxed=False) is None  # exists
+    grown = assemble(first.incident, "user", first.incident.principal,
+                     (facts(), facts("a2", "user_risk_detection")), [])
+    moved = store.put(first, grown, outboxed=False)
+    assert moved is not None and moved.incident.revision == 2
+    assert store.put(first, incident(), outboxed=True) is None  # first's ETag is stale
+    assert store.get("user", "alice@contoso.com") == moved
+
+
+@pytest.mark.azurite
+def test_the_outboxed_mark_only_lands_on_the_revision_it_names(storage_connection, table_prefix):
+    store = IncidentStore(make_tables(storage_connection, table_prefix))
+    old = store.put(None, incident(), outboxed=False)
+    assert old is not None and [s.incident.revision for s in store.unoutboxed()] == [1]
+    grown = assemble(old.incident, "user", old.incident.principal,
+                     (facts(), facts("a2", "user_risk_detection")), [])
+    new = store.put(old, grown, outboxed=False)
+    assert new is not None
+    store.mark_outboxed(old)  # revision 1 was told; revision 2 is not yet
+    assert [s.incident.revision for s in store.unoutboxed()] == [2]
+    store.mark_outboxed(new)
+    assert list(store.unoutboxed()) == []
+
+
+@pytest.mark.azurite
+def test_an_unreadable_row_is_named(storage_connection, table_prefix):
+    tables = make_tables(storage_connection, table_prefix)
+    store = IncidentStore(tables)
+    store.table.create_entity({"PartitionKey": "user", "RowKey": row_key_hash("bob"),
+                               "outboxed": False, "n": 1, "d0": '{"revision": 1}'})
+    with pytest.raises(IncidentStateError, match=r"incidents/user/.*unreadable incident state"):
+        store.get("user", "bob")
+
+
+def test_a_huge_incident_still_fits_one_property_as_json() -> None:
+    hostile = "\u202e" + "x" * 5_000  # attacker-sized text, escaped by json.dumps
+    many = tuple(facts(f"a{i}", f"rule_{i % 7}") for i in range(400))
+    evidence = [Evidence(time=T0 + timedelta(minutes=i), kind="signin", event_id=f"s{i}",
+                         summary=hostile, ip=f"198.51.100.{i % 250}", result="success")
+                for i in range(300)]
+    big = assemble(None, "user", hostile, many, evidence)
+    payload = notification(big, [{"title": "Risky users", "url": "https://x.example/"}])
+    assert len(json.dumps(payload)) > 32_000
+    text = encode_notification(payload)
+    decoded = json.loads(text)
+    assert len(text) <= 32_000 and decoded["schema"] == INCIDENT_SCHEMA
+    assert decoded["id"] == f"{big.incident_id}:1"
+    assert decoded["incident"]["verdict"] == big.verdict and decoded["incident"]["truncated"]
+
+
+def test_a_small_incident_is_encoded_whole() -> None:
+    small = incident()
+    payload = notification(small, [])
+    assert json.loads(encode_notification(payload)) == payload
