@@ -20,7 +20,7 @@ full alert. A 202 means accepted by the flow, which is the most HTTP can tell us
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -115,6 +115,11 @@ def build_card(alert_view: AlertView, value_limit: int = _VALUE_LIMITS[0]) -> di
     if truncated:
         footer += _TRUNCATED_NOTE
     body.append(rich_text(text_run(footer, isSubtle=True, size="Small")))
+    return adaptive_card(body, alert_view.links)
+
+
+def adaptive_card(body: list[dict[str, Any]], links: Iterable[Any]) -> dict[str, Any]:
+    """The card around ``body``, with our own links (title, url) as its only actions."""
     return {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -122,8 +127,7 @@ def build_card(alert_view: AlertView, value_limit: int = _VALUE_LIMITS[0]) -> di
         "msteams": {"width": "Full"},
         "body": body,
         "actions": [
-            {"type": "Action.OpenUrl", "title": link.title, "url": link.url}
-            for link in alert_view.links
+            {"type": "Action.OpenUrl", "title": link.title, "url": link.url} for link in links
         ],
     }
 

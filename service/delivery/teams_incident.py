@@ -17,7 +17,14 @@ from typing import Any
 
 from service.delivery.escape import card_literal, truncate
 from service.delivery.incident_view import Budget, IncidentView, incident_view
-from service.delivery.teams import MAX_CARD_BYTES, encode, message, rich_text, text_run
+from service.delivery.teams import (
+    MAX_CARD_BYTES,
+    adaptive_card,
+    encode,
+    message,
+    rich_text,
+    text_run,
+)
 
 # Tried in turn until the card fits; the last resort is ``_minimal_card``.
 BUDGETS = (
@@ -88,17 +95,7 @@ def build_incident_card(incident_view_: IncidentView) -> dict[str, Any]:
 
 
 def _card(body: list[dict[str, Any]], v: IncidentView) -> dict[str, Any]:
-    return {
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "type": "AdaptiveCard",
-        "version": "1.4",
-        "msteams": {"width": "Full"},
-        "body": body,
-        "actions": [
-            {"type": "Action.OpenUrl", "title": link.title, "url": link.url}
-            for link in v.links
-        ],
-    }
+    return adaptive_card(body, v.links)
 
 
 def _minimal_card(v: IncidentView) -> dict[str, Any]:
