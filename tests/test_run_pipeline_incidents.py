@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from detections.model import Device, Event, Location, Severity
+from detections.model import Device, Event, Location, RiskyUser, Severity
 from detections.testing import T0, risk_detection, risky_user, sign_in
 from service.delivery.console import ConsoleSink
 from service.delivery.webhook import WebhookSink
@@ -238,3 +239,38 @@ def test_the_console_prints_one_line_per_incident_with_verdict_principal_and_rea
     assert alice.startswith("[HIGH  ] incident alice@contoso.com (revision 1, 4 alerts): ")
     assert "Identity Protection risk" in alice
     assert not any("\x1b" in line for line in lines)
+
+
+@pytest.mark.parametrize("state", ["dismissed", "remediated", "confirmedSafe"])
+def test_closed_risk_closes_the_incident_and_a_later_alert_opens_a_new_one(
+    state, storage_connection, table_prefix
+):
+    tables = make_tables(storage_connection, table_prefix)
+    with receiver() as rx:
+        job = pipeline(storage_connection, table_prefix, rx.url)
+        job.process(risky_success(), NOW)
+        closing = risky_user(id="u-alice", time=T0 + timedelta(minutes=30),
+                             user_principal_name="alice@contoso.com", risk_state=state,
+                             risk_level="none")
+        job.process([closing], NOW + timedelta(minutes=30))
+        stored = IncidentStore(tables).get("user", "alice@contoso.com")
+        assert stored is not None and stored.incident.closed == "risk closed"
+        again = [e if isinstance(e, RiskyUser) else replace(e, id=f"{e.id}-again")
+                 for e in risky_success(at=timedelta(hours=2))]  # a new risky sign-in
+        later = job.process(again, NOW + timedelta(hours=2))
+    first, second = (b["incident"]["incident_id"] for b in incident_posts(rx))
+    assert first != second and later.notifications == 1
+    reopened = IncidentStore(tables).get("user", "alice@contoso.com")
+    assert reopened is not None and reopened.incident.incident_id == second
+    assert reopened.incident.closed is None
+
+
+def test_an_open_risk_state_leaves_the_incident_open(storage_connection, table_prefix):
+    tables = make_tables(storage_connection, table_prefix)
+    with receiver() as rx:
+        job = pipeline(storage_connection, table_prefix, rx.url)
+        job.process(risky_success(), NOW)
+        job.process([risky_user(id="u-alice", time=T0 + timedelta(minutes=30),
+                                user_principal_name="alice@contoso.com")], NOW)
+    stored = IncidentStore(tables).get("user", "alice@contoso.com")
+    assert stored is not None and stored.incident.closed is None

@@ -185,3 +185,38 @@ def test_scan_incidents_writes_one_incident_a_line(capsys: pytest.CaptureFixture
     assert set(incidents[0]["reasons"][0]) == {"text", "effect", "rule_id", "event_ids"}
     assert main(["scan", str(SAMPLES / "tenant")]) == 0  # without the flag: alerts, as before
     assert len(capsys.readouterr().out.splitlines()) == 28
+
+
+def _risky_sign_ins_days_apart(tmp_path: Path, days: int) -> Path:
+    """One sample user's high-risk sign-in, and the same again ``days`` later."""
+    document = json.loads((SAMPLES / "tenant" / "signIns-003.json").read_text(encoding="utf-8"))
+    risky = next(r for p in sorted((SAMPLES / "tenant").glob("signIns-*.json"))
+                 for r in json.loads(p.read_text(encoding="utf-8"))["value"]
+                 if r.get("riskLevelDuringSignIn") == "high" and r.get("riskState") == "atRisk")
+    first = dict(risky, id="quiet-first", createdDateTime="2026-11-01T10:00:00Z")
+    later = dict(risky, id="quiet-later", createdDateTime=f"2026-11-{1 + days:02d}T10:00:00Z")
+    path = tmp_path / "signIns-quiet.json"
+    path.write_text(json.dumps({"@odata.context": document["@odata.context"],
+                                "value": [first, later]}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("quiet_days", "cases"), [("7", 1), ("2", 2)])
+def test_scan_reads_the_incident_quiet_days_like_the_app(
+    quiet_days: str, cases: int, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RISKWATCH_INCIDENT_QUIET_DAYS", quiet_days)
+    path = _risky_sign_ins_days_apart(tmp_path, days=3)
+    assert main(["scan", "--incidents", "--now", "2026-11-10T00:00:00Z", str(path)]) == 0
+    incidents = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len({i["principal"] for i in incidents}) == 1
+    assert len(incidents) == cases  # 3 days apart: past a 2-day quiet, within 7 days
+
+
+def test_scan_names_a_quiet_days_setting_out_of_range(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RISKWATCH_INCIDENT_QUIET_DAYS", "91")
+    assert main(["scan", "--incidents", str(SAMPLES / "tenant")]) != 0
+    assert "RISKWATCH_INCIDENT_QUIET_DAYS" in capsys.readouterr().err

@@ -10,7 +10,10 @@ import pytest
 
 from detections.incidents.grouping import assemble
 from detections.incidents.model import AlertFacts, Evidence, Incident
-from detections.testing import T0
+from detections.model import Severity
+from detections.testing import T0, risky_user, sign_in
+from service.delivery.webhook import WebhookSink
+from service.run.pipeline import Pipeline
 from service.state.incidents import (
     INCIDENT_SCHEMA,
     IncidentStateError,
@@ -19,7 +22,7 @@ from service.state.incidents import (
     notification,
 )
 from service.state.tables import row_key_hash
-from tests.support_sinks import make_tables
+from tests.support_sinks import make_tables, receiver
 
 
 def facts(alert_id: str = "a1", rule_id: str = "signin_risk_detection") -> AlertFacts:
@@ -89,3 +92,33 @@ def test_a_small_incident_is_encoded_whole() -> None:
     small = incident()
     payload = notification(small, [])
     assert json.loads(encode_notification(payload)) == payload
+
+
+def _risky(user: str, at: timedelta) -> list:
+    who = {"user_principal_name": f"{user}@contoso.com", "user_id": f"u-{user}"}
+    return [sign_in(id=f"risky-{user}", time=T0 + at, **who, risk_level_during_sign_in="high",
+                    risk_level_aggregated="high", risk_state="atRisk", risk_detail="none",
+                    authentication_requirement="singleFactorAuthentication")]
+
+
+def test_sweep_deletes_closed_and_quiet_incident_rows_and_keeps_the_open_ones(
+    storage_connection, table_prefix
+):
+    tables = make_tables(storage_connection, table_prefix)
+    with receiver() as rx:
+        pipe = Pipeline(tables, [WebhookSink(rx.url, min_severity=Severity.LOW)],
+                        notify="incidents", incident_quiet=timedelta(days=7))
+        pipe.process(_risky("quiet", timedelta(0)), T0)  # quiet for 10 days by the sweep
+        pipe.process([*_risky("closed", timedelta(days=9)),
+                      risky_user(id="u-closed", time=T0 + timedelta(days=9, minutes=5),
+                                 user_principal_name="closed@contoso.com",
+                                 risk_state="dismissed")], T0 + timedelta(days=9))
+        pipe.process(_risky("open", timedelta(days=9)), T0 + timedelta(days=9))
+        store = IncidentStore(tables)
+        assert all(store.get("user", f"{u}@contoso.com") for u in ("quiet", "closed", "open"))
+        report = pipe.sweep(T0 + timedelta(days=10))
+    assert report.incidents == 2
+    assert store.get("user", "quiet@contoso.com") is None  # 10 days > 7 quiet + 2 grace
+    assert store.get("user", "closed@contoso.com") is None
+    assert store.get("user", "open@contoso.com") is not None
+    assert pipe.sweep(T0 + timedelta(days=10)).incidents == 0

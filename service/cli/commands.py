@@ -101,7 +101,8 @@ def run_scan(
     incidents = None
     if args.incidents:  # one case per principal instead of alerts (service.cli.scan_incidents)
         report, incidents = scan_incidents(
-            paths, rules, options, enricher=enricher, progress=progress
+            paths, rules, options, enricher=enricher, progress=progress,
+            quiet=detection.incident_quiet,  # RISKWATCH_INCIDENT_QUIET_DAYS, as the app
         )
     else:
         report = scan_mod.scan(paths, rules, options, enricher=enricher, progress=progress)

@@ -12,8 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
-from detections.history import History
+from detections.failures import classify
+from detections.history import History, success_record
+from detections.history_records import EVENT_RETENTION, MAX_SUCCESSES, SuccessSeen, insert
 from detections.incidents.evidence import (
     evidence_of,
     from_attempt,
@@ -24,6 +27,7 @@ from detections.incidents.evidence import (
 from detections.incidents.grouping import MAX_USERS, principal_of, signals_of
 from detections.incidents.model import AlertFacts, Evidence, PrincipalType
 from detections.model import Event, SignIn
+from detections.predicates import is_interactive, is_user_sign_in
 from detections.rule import JsonValue
 from service.state.claim import Claim
 
@@ -55,7 +59,7 @@ def claimed(claim: Claim) -> ClaimedAlert:
         alert_id=claim.alert_id, rule_id=claim.rule_id, severity=claim.severity.value,
         first_seen=claim.first_seen, last_seen=claim.last_seen, count=claim.count,
         event_ids=tuple(str(i) for i in alert.get("event_ids", [])),
-        signals=signals_of(claim.rule_id, context),
+        signals=signals_of(claim.rule_id, context, claim.severity.value),
         privileged_roles=_texts(context.get("privileged_roles")),
         users=_texts(context.get("users")),
     )
@@ -122,11 +126,27 @@ class BatchEvidence:
         if state is None:
             return []
         opened = min((a.first_seen for a in alerts), default=None)
-        for success in state.successes:
+        for success in self._successes_before(principal, state.successes, opened):
             device = success.device
             if (device and not success.risky and device not in devices
-                    and (opened is None or success.time < opened)
                     and len(devices) < MAX_KNOWN_DEVICES):
                 devices.append(device)  # seen before the incident opened
         return [*(from_success(s, principal) for s in state.successes),
                 *(from_attempt(r) for r in state.failures)]
+
+    def _successes_before(
+        self, principal: str, remembered: Sequence[SuccessSeen], opened: datetime | None
+    ) -> list[SuccessSeen]:
+        """The user's successes as the history held them when the incident opened, as
+        ``scan`` sees them at its first match. The history is read after the whole batch,
+        when its retention has already dropped the batch's older successes, so the batch's
+        own are replayed into it (with the same retention and cap)."""
+        batch = [success_record(e) for e in self.by_user.get(principal, ())
+                 if isinstance(e, SignIn) and is_user_sign_in(e) and is_interactive(e)
+                 and classify(e) == "none"]
+        window: list[SuccessSeen] = []
+        for success in sorted({s.event_id: s for s in (*remembered, *batch)}.values(),
+                              key=lambda s: (s.time, s.event_id)):
+            if opened is None or success.time < opened:
+                insert(window, success, retention=EVENT_RETENTION, cap=MAX_SUCCESSES)
+        return window

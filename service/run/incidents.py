@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from detections.errors import Where
-from detections.incidents.grouping import assemble, joins
+from detections.incidents.grouping import assemble, close, joins, risk_closes
 from detections.incidents.model import AlertFacts, Evidence, Incident, PrincipalType
+from detections.model import CLOSED_RISK_STATES, RiskyUser
 from service.delivery.render import portal_links
 from service.run.incident_evidence import BatchEvidence, ClaimedAlert
 from service.state.incidents import (
@@ -90,8 +91,39 @@ class IncidentJoiner:
         by_principal: dict[tuple[PrincipalType, str], list[ClaimedAlert]] = {}
         for alert in sorted(alerts, key=lambda a: (a.facts.first_seen, a.facts.alert_id)):
             by_principal.setdefault((alert.principal_type, alert.principal), []).append(alert)
-        return [self.join(kind, principal, found, evidence, now)
-                for (kind, principal), found in by_principal.items()]
+        joined = [self.join(kind, principal, found, evidence, now)
+                  for (kind, principal), found in by_principal.items()]
+        self.close_risk(evidence, now)
+        return joined
+
+    def close_risk(self, evidence: BatchEvidence, now: datetime) -> int:
+        """Close each open user incident whose risk a risky-user record of the batch
+        closed (remediated, dismissed, confirmedSafe: ``grouping.risk_closes``, as scan
+        applies it); the principal's next alert then opens a new incident. Runs after the
+        batch's joins, so an alert of the same batch joins the incident before it closes.
+        A close is not notified (the revision stays); how many it closed."""
+        closed = 0
+        for events in evidence.by_user.values():
+            for event in events:
+                if isinstance(event, RiskyUser) and event.risk_state in CLOSED_RISK_STATES:
+                    closed += self._close_one(event.principal.lower(), event, now)
+        return closed
+
+    def _close_one(self, principal: str, event: RiskyUser, now: datetime) -> bool:
+        for _ in range(MAX_TRIES):
+            stored = self.store.get("user", principal)
+            if stored is None or stored.incident.closed is not None:
+                return False
+            incident = stored.incident
+            if event.time < incident.first_seen or not risk_closes(
+                    incident.rules, principal, event):  # fmt: skip
+                return False
+            if not stored.outboxed:
+                self._notify(stored, now, None)  # a revision not yet told goes first
+                continue
+            if self.store.put(stored, close(incident, "risk closed"), outboxed=True):
+                return True
+        raise IncidentStateError(Where(f"incident of user {principal[:100]!r}"), "kept changing")
 
     def join(
         self, principal_type: PrincipalType, principal: str, alerts: Sequence[ClaimedAlert],

@@ -242,7 +242,8 @@ class Pipeline:
         return self.deliverer.run(now, deadline, clock=clock)
 
     def sweep(self, now: datetime) -> SweepReport:
-        return sweep(self.tables, now, self.outbox_retention)
+        quiet = self.incidents.quiet if self.incidents is not None else timedelta(days=7)
+        return sweep(self.tables, now, self.outbox_retention, quiet)
 
     def _opened(self, claim: Claim, now: datetime, joining: list[Claim] | None = None) -> None:
         self.hook("after_claim")

@@ -135,9 +135,7 @@ def load_settings(
             hours=read.real("RISKWATCH_DELIVERY_RETRY_HOURS", 24.0, *DELIVERY_RETRY_HOURS_RANGE)
         ),
         notify=_notify(read),
-        incident_quiet=timedelta(
-            days=read.integer("RISKWATCH_INCIDENT_QUIET_DAYS", 7, *INCIDENT_QUIET_DAYS_RANGE)
-        ),
+        incident_quiet=_incident_quiet(read),
     )
     read.problems += unknown_setting_problems(read.env, all_rules)
     if read.problems:
@@ -152,6 +150,7 @@ class DetectionSettings:
     rule_params: Mapping[str, Mapping[str, ParamValue]]
     disabled_rules: frozenset[str]
     business_hours: BusinessHours
+    incident_quiet: timedelta = timedelta(days=7)  # scan's incidents close like the app's
 
 
 def load_detection_settings(
@@ -164,6 +163,7 @@ def load_detection_settings(
         rule_params=_rule_params(read, all_rules),
         disabled_rules=_disabled(read, all_rules),
         business_hours=_business_hours(read),
+        incident_quiet=_incident_quiet(read),
     )
     read.problems += unknown_setting_problems(read.env, all_rules)
     if read.problems:
@@ -187,6 +187,12 @@ def _state_storage(read: Reader) -> StorageSettings | None:
     """RISKWATCH_STORAGE, else the Functions host's own storage."""
     return storage_setting(read, "RISKWATCH_STORAGE") or storage_setting(
         read, "AzureWebJobsStorage"
+    )
+
+
+def _incident_quiet(read: Reader) -> timedelta:
+    return timedelta(
+        days=read.integer("RISKWATCH_INCIDENT_QUIET_DAYS", 7, *INCIDENT_QUIET_DAYS_RANGE)
     )
 
 

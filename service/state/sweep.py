@@ -2,7 +2,10 @@
 
 - claims whose window ended and whose alert is in the outbox;
 - ledger rows past their retention (look-back re-reads can no longer bring them back);
-- outbox rows every sink finished (delivered, dead, skipped) longer ago than the retention.
+- outbox rows every sink finished (delivered, dead, skipped) longer ago than the retention;
+- incident rows closed (their risk closed) or quiet for longer than the quiet days plus
+  ``INCIDENT_GRACE`` (a look-back re-read can still bring an alert of the quiet time),
+  once their revision is in the outbox: a later alert opens a new incident either way.
 
 Deletes go in per-partition batches of at most 100, ETag-conditional where a row
 may change (a claim re-opened for a new window is not deleted). A row that
@@ -19,10 +22,11 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.data.tables import TableClient, TableTransactionError
 
-from service.state import dedup, outbox
+from service.state import dedup, incidents, outbox
 from service.state.tables import Operation, Tables, plan_batches, submit
 
 _GONE = {"ResourceNotFound", "UpdateConditionNotSatisfied"}
+INCIDENT_GRACE = timedelta(days=2)  # the longest default look-back re-read
 
 
 @dataclass(slots=True)
@@ -30,9 +34,13 @@ class SweepReport:
     claims: int = 0
     ledger: int = 0
     outbox: int = 0
+    incidents: int = 0
 
 
-def sweep(tables: Tables, now: datetime, outbox_retention: timedelta) -> SweepReport:
+def sweep(
+    tables: Tables, now: datetime, outbox_retention: timedelta,
+    incident_quiet: timedelta = timedelta(days=7),
+) -> SweepReport:
     claims = tables.table(dedup.TABLE)
     report = SweepReport()
     report.claims = _delete(
@@ -53,6 +61,15 @@ def sweep(tables: Tables, now: datetime, outbox_retention: timedelta) -> SweepRe
         box,
         box.query_entities(
             "done eq true and done_at lt @cutoff", parameters={"cutoff": now - outbox_retention}
+        ),
+    )
+    rows = tables.table(incidents.TABLE)
+    # The SDK reads a parameter name up to the next space, hence "@cutoff )".
+    report.incidents = _delete(
+        rows,
+        rows.query_entities(
+            "outboxed eq true and (closed ne '' or last_seen lt @cutoff )",
+            parameters={"cutoff": now - incident_quiet - INCIDENT_GRACE},
         ),
     )
     return report
