@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from detections.history import History
+from detections.correlation_history import History
 from detections.model import Event, EventKind, Severity
 from detections.order import in_time_order
 from detections.rule import Context, Finding, ParamValue, Rule, dedup_values

@@ -16,7 +16,7 @@ from detections.model import Event, EventKind, Severity
 from detections.params import parse_param, span
 
 if TYPE_CHECKING:
-    from detections.history import History
+    from detections.correlation_history import History
 
 JsonValue: TypeAlias = (
     str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from detections.alerts import AlertGrouper
+from detections.correlation_history import History
 from detections.engine import Engine, Match
-from detections.history import History
 from detections.model import Device, Event, Location
 from detections.registry import load_rules
 from detections.testing import T0, sign_in

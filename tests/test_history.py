@@ -4,7 +4,7 @@ import json
 import random
 from datetime import timedelta
 
-from detections.history import History
+from detections.correlation_history import History
 from detections.history_records import MAX_USER_FAILURES
 from detections.model import Location
 from detections.predicates import user_key

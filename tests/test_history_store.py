@@ -10,7 +10,7 @@ import pytest
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
 
-from detections.history import History
+from detections.correlation_history import History
 from detections.model import Event
 from detections.testing import T0, sign_in
 from service.ingest.directory_cache import DirectoryCache

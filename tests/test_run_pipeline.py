@@ -161,7 +161,7 @@ def test_disabled_rules_do_not_run(tables):
 
 
 def _ctx(rule):
-    from detections.history import History
+    from detections.correlation_history import History
     from detections.rule import Context
 
     return Context(history=History(), params=rule.default_params())

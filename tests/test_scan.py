@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from detections.correlation_history import History
 from detections.enrich import Enricher
-from detections.history import History
 from detections.normalize import Skip, decode
 from detections.order import OrderKey, order_key
 from detections.registry import load_rules

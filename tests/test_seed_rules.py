@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from detections.alerts import AlertGrouper
+from detections.correlation_history import History
 from detections.engine import Engine, Match
 from detections.helpers import RISK_DETAIL_MEANING
-from detections.history import History
 from detections.model import Event, Severity
 from detections.registry import load_rules, rule_by_id
 from detections.rule import Context, Finding

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sys import intern
 
+from detections.correlation_history import device_of
 from detections.failures import FailureClass, classify, classify_code
-from detections.history import device_of
 from detections.history_records import Attempt, SuccessSeen
 from detections.incidents.model import Evidence
 from detections.model import Event, RiskDetection, RiskyUser, SignIn

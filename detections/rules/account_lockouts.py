@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from detections.correlation import MICROSOFT_ASNS, asn_set, ids, summary, user_sign_in
-from detections.history import attempt_record
+from detections.correlation_history import attempt_record
 from detections.history_records import Attempt
 from detections.model import Event, Severity
 from detections.rule import Context, Finding, Param, Rule, RuleTest

@@ -10,8 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from detections.correlation import ids, of_class, summary, user_sign_in
+from detections.correlation_history import attempt_record
 from detections.helpers import who
-from detections.history import attempt_record
 from detections.model import Event, Severity
 from detections.predicates import user_key
 from detections.rule import Context, Finding, Param, Rule, RuleTest

@@ -14,8 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from detections.correlation import user_sign_in
+from detections.correlation_history import success_record
 from detections.geo import Place, distance_km, place_of
-from detections.history import success_record
 from detections.history_records import SuccessSeen
 from detections.model import Device, Event, Location, Severity
 from detections.predicates import is_interactive, user_key

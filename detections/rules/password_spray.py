@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detections.correlation import ids, summary, user_sign_in
-from detections.history import attempt_record
+from detections.correlation_history import attempt_record
 from detections.history_records import Attempt
 from detections.model import Event, Severity, SignIn
 from detections.rule import Context, Finding, Param, Rule, RuleTest

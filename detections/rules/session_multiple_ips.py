@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from detections.correlation import MICROSOFT_ASNS, asn_set, user_sign_in
+from detections.correlation_history import attempt_record
 from detections.helpers import who
-from detections.history import attempt_record
 from detections.history_records import Attempt
 from detections.model import Event, Location, Severity
 from detections.predicates import user_key

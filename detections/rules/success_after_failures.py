@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from detections.correlation import ids, of_class, summary, user_sign_in
+from detections.correlation_history import attempt_record
 from detections.helpers import where, who
-from detections.history import attempt_record
 from detections.history_records import Attempt
 from detections.model import Event, Severity, SignIn
 from detections.predicates import is_interactive, user_key

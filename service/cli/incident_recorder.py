@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from detections.alerts import Alert
+from detections.correlation_history import History
 from detections.engine import Match
 from detections.enrich import BusinessHours
 from detections.failures import classify
-from detections.history import History
 from detections.history_records import Attempt
 from detections.incidents.breakdown import BreakdownTally
 from detections.incidents.evidence import (

@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from detections.alerts import Alert, AlertGrouper
+from detections.correlation_history import History
 from detections.engine import Engine, RuleFailure
 from detections.enrich import Enricher
 from detections.errors import Where
-from detections.history import History
 from detections.model import Event, EventKind
 from detections.normalize import Format, Skip
 from detections.rule import ParamValue, Rule

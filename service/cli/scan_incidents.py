@@ -14,9 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
+from detections.correlation_history import History
 from detections.engine import Match
 from detections.enrich import Enricher
-from detections.history import History
 from detections.incidents.grouping import QUIET_DAYS
 from detections.incidents.model import Incident
 from detections.model import Event

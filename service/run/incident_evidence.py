@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from detections.correlation_history import History, success_record
 from detections.failures import classify
-from detections.history import History, success_record
 from detections.history_records import EVENT_RETENTION, MAX_SUCCESSES, SuccessSeen, insert
 from detections.incidents.evidence import (
     evidence_of,

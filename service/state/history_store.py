@@ -1,4 +1,4 @@
-"""Where the correlation history (``detections.history.History``) lives between runs.
+"""Where the correlation history (``detections.correlation_history.History``) lives between runs.
 
 The pipeline loads a ``History`` before running the rules over a batch and saves it
 afterwards, through a ``HistoryStore``: ``InMemoryHistoryStore`` keeps it in the process
@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient, UpdateMode
 
-from detections.history import History
+from detections.correlation_history import History
 from detections.history_records import UserState, WindowState
 from detections.model import Event, SignIn
 from detections.predicates import is_user_sign_in, user_key
