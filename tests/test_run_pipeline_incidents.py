@@ -230,7 +230,7 @@ def test_the_console_prints_one_line_per_incident_with_verdict_principal_and_rea
     storage_connection, table_prefix
 ):
     out = io.StringIO()
-    events = [*risky_success(), *risky_success("bob\x1b[2J")]  # a hostile name stays data
+    events = [*risky_success(), *risky_success("bob\x1b[2J\x9b31m\u202e")]  # hostile name
     report = Pipeline(make_tables(storage_connection, table_prefix), [ConsoleSink(out)],
                       notify="incidents").process(events, NOW)
     lines = out.getvalue().splitlines()
@@ -238,7 +238,7 @@ def test_the_console_prints_one_line_per_incident_with_verdict_principal_and_rea
     alice = next(line for line in lines if "alice@contoso.com" in line)
     assert alice.startswith("[HIGH  ] incident alice@contoso.com (revision 1, 4 alerts): ")
     assert "Identity Protection risk" in alice
-    assert not any("\x1b" in line for line in lines)
+    assert not any(c in line for line in lines for c in "\x1b\x9b\u202e")
 
 
 @pytest.mark.parametrize("state", ["dismissed", "remediated", "confirmedSafe"])
@@ -263,6 +263,34 @@ def test_closed_risk_closes_the_incident_and_a_later_alert_opens_a_new_one(
     reopened = IncidentStore(tables).get("user", "alice@contoso.com")
     assert reopened is not None and reopened.incident.incident_id == second
     assert reopened.incident.closed is None
+
+
+def test_a_repeat_of_an_alert_the_closed_incident_holds_does_not_reopen_it(
+    storage_connection, table_prefix
+):
+    """The same detection again while its alert's claim is open is more of the same: it stays
+    with the closed incident (as in scan), never a "new" incident with the old id and
+    revision 1 whose notification the outbox would drop as a duplicate."""
+    from detections.testing import risk_detection
+
+    tables = make_tables(storage_connection, table_prefix)
+    who = {"user_principal_name": "alice@contoso.com", "user_id": "u-alice"}
+    with receiver() as rx:
+        job = pipeline(storage_connection, table_prefix, rx.url)
+        job.process([risk_detection(id="rd-1", correlation_id="c1", time=T0, **who)], NOW)
+        job.process([risky_user(id="u-alice", time=T0 + timedelta(minutes=30),
+                                risk_state="dismissed", risk_level="none",
+                                user_principal_name="alice@contoso.com")], NOW)
+        repeat = job.process([risk_detection(id="rd-2", correlation_id="c1",
+                                             time=T0 + timedelta(hours=2), **who)], NOW)
+        stored = IncidentStore(tables).get("user", "alice@contoso.com")
+        assert repeat.notifications == 0
+        assert stored is not None and stored.incident.closed == "risk closed"
+        other = job.process([risk_detection(id="rd-3", correlation_id="c2",
+                                            time=T0 + timedelta(hours=3), **who)], NOW)
+    posts = incident_posts(rx)
+    assert other.notifications == 1 and len(posts) == 2  # a new alert: a new incident, sent
+    assert posts[0]["incident"]["incident_id"] != posts[1]["incident"]["incident_id"]
 
 
 def test_an_open_risk_state_leaves_the_incident_open(storage_connection, table_prefix):

@@ -72,8 +72,9 @@ def test_an_unreadable_row_is_named(storage_connection, table_prefix):
         store.get("user", "bob")
 
 
-def test_a_huge_incident_still_fits_one_property_as_json() -> None:
-    hostile = "\u202e" + "x" * 5_000  # attacker-sized text, escaped by json.dumps
+@pytest.mark.parametrize("filler", ["x", "\u00e9", "\U0001f600"])  # 1, 6 and 12 JSON chars
+def test_a_huge_incident_still_fits_one_property_as_json(filler: str) -> None:
+    hostile = "\u202e" + filler * 5_000  # attacker-sized text, escaped by json.dumps
     many = tuple(facts(f"a{i}", f"rule_{i % 7}") for i in range(400))
     evidence = [Evidence(time=T0 + timedelta(minutes=i), kind="signin", event_id=f"s{i}",
                          summary=hostile, ip=f"198.51.100.{i % 250}", result="success")
@@ -117,8 +118,26 @@ def test_sweep_deletes_closed_and_quiet_incident_rows_and_keeps_the_open_ones(
         store = IncidentStore(tables)
         assert all(store.get("user", f"{u}@contoso.com") for u in ("quiet", "closed", "open"))
         report = pipe.sweep(T0 + timedelta(days=10))
-    assert report.incidents == 2
-    assert store.get("user", "quiet@contoso.com") is None  # 10 days > 7 quiet + 2 grace
-    assert store.get("user", "closed@contoso.com") is None
+        assert report.incidents == 1
+        assert store.get("user", "quiet@contoso.com") is None  # 10 days > 7 quiet + 2 grace
+        # Closed a day ago: kept while its alerts' claims can still take a repeat.
+        assert store.get("user", "closed@contoso.com") is not None
+        later = pipe.sweep(T0 + timedelta(days=11, hours=12))
+    assert later.incidents == 1
+    assert store.get("user", "closed@contoso.com") is None  # closed over 2 days ago
     assert store.get("user", "open@contoso.com") is not None
-    assert pipe.sweep(T0 + timedelta(days=10)).incidents == 0
+    assert pipe.sweep(T0 + timedelta(days=11, hours=12)).incidents == 0
+
+
+def test_the_last_resort_encoding_fits_even_when_every_text_is_escaped_twelvefold() -> None:
+    """Reasons and principal of non-ASCII text: json.dumps writes each astral character as
+    two \\uXXXX escapes, so capping by characters alone is not enough."""
+    emoji = "\U0001f600" * 3_000
+    big = incident().to_dict()
+    big.update(principal=emoji, reasons=[{"text": emoji, "effect": "raises", "rule_id": "r",
+                                          "event_ids": []}] * 10)
+    payload = {"schema": INCIDENT_SCHEMA, "id": "i:1", "incident": big, "links": []}
+    text = encode_notification(payload)
+    decoded = json.loads(text)
+    assert len(text) <= 32_000
+    assert decoded["id"] == "i:1" and decoded["incident"]["verdict"] == big["verdict"]

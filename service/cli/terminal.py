@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from service.delivery.escape import terminal_text
+
 EXIT_OK = 0  # it ran (alerts or not)
 EXIT_FAILED = 1  # a feed, sink or rule failed
 EXIT_USAGE = 2  # bad arguments (argparse's own) or invalid settings
@@ -12,4 +14,4 @@ def printable(text: object) -> str:
     """``text`` with control and format characters escaped (C0, C1, bidi overrides): record
     values and receivers' answers are not ours, and must not move the cursor, recolour a
     terminal or reorder what a person reads."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+    return terminal_text(text)

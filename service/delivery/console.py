@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from detections.model import Severity
 from service.delivery.base import DeliveryOutcome, DeliveryStatus
+from service.delivery.escape import terminal_text
 
 
 class ConsoleSink:
@@ -36,8 +37,7 @@ class ConsoleSink:
 
 
 def _safe(value: object) -> str:
-    # json.dumps escapes control characters (ESC, CR, BEL ...); strip the quotes it adds.
-    return json.dumps(str(value), ensure_ascii=False)[1:-1]
+    return terminal_text(value)
 
 
 def _incident_line(payload: Mapping[str, Any]) -> str:

@@ -40,6 +40,12 @@ _SLACK_FORMAT = re.compile(r"([*_~`])")
 _SLACK_BROADCAST = re.compile(r"(?i)([@!])(here|channel|everyone)\b")
 
 
+def terminal_text(value: object) -> str:
+    """``value`` for a terminal: control and format characters (C0, C1, DEL, bidi overrides)
+    shown as escapes, so record text cannot move the cursor, recolour or reorder a line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def flatten(value: object) -> str:
     """One line of plain text: no control characters, newlines or bidi overrides."""
     text = "" if value is None else str(value)

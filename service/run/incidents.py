@@ -140,6 +140,15 @@ class IncidentJoiner:
                 continue
             current = stored.incident if stored is not None and joins(
                 stored.incident, at, self.quiet) else None  # fmt: skip
+            if stored is not None and current is None:
+                # An alert the closed incident already holds (its claim still open, more of
+                # the same) stays with it, as in scan: only another alert opens a new one.
+                # Without this, the new incident would repeat the old id and revision 1.
+                held = {a.alert_id for a in stored.incident.alerts}
+                facts = [f for f in facts if f.alert_id not in held]
+                if not facts:
+                    return Joined(stored.incident, notified=False)
+                at = min(f.first_seen for f in facts)
             incident = self._revised(current, principal_type, principal, facts, items, devices)
             if current is not None and incident.to_state() == current.to_state():
                 return Joined(current, notified=False)  # nothing new (a re-read, a repeat)

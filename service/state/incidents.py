@@ -93,14 +93,20 @@ def encode_notification(payload: Mapping[str, Any], limit: int = MAX_STRING_UNIT
         text = json.dumps(cut, default=str)
         if len(text) <= limit:
             return text
-    # Still too big: only attacker-sized texts are left. Keep the essentials, capped.
-    essentials = {k: incident[k] for k in _ESSENTIALS if k in incident}
-    essentials["principal"] = cap_text(str(essentials.get("principal", "")), 1_000)
-    essentials["reasons"] = [{"text": cap_text(str(r.get("text", "")), 500),
-                              "effect": r.get("effect"), "rule_id": r.get("rule_id"),
-                              "event_ids": []} for r in incident.get("reasons", [])[:10]]
-    essentials["truncated"] = {**left_out, "breakdown": 1}
-    return json.dumps({**cut, "incident": essentials}, default=str)
+    # Still too big: only attacker-sized texts are left. Keep the essentials, capped, and
+    # cap harder until the ASCII JSON fits (\uXXXX escapes make non-ASCII text up to 12 times
+    # longer); at the floor the texts are gone and the ids, verdict and rules remain.
+    for principal_cap, reason_cap, reasons in ((1_000, 500, 10), (200, 100, 5), (0, 0, 0)):
+        essentials = {k: incident[k] for k in _ESSENTIALS if k in incident}
+        essentials["principal"] = cap_text(str(essentials.get("principal", "")), principal_cap)
+        essentials["reasons"] = [{"text": cap_text(str(r.get("text", "")), reason_cap),
+                                  "effect": r.get("effect"), "rule_id": r.get("rule_id"),
+                                  "event_ids": []} for r in incident.get("reasons", [])[:reasons]]
+        essentials["truncated"] = {**left_out, "breakdown": 1}
+        text = json.dumps({**cut, "incident": essentials}, default=str)
+        if len(text) <= limit:
+            break
+    return text
 
 
 class IncidentStore:

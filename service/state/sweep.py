@@ -68,8 +68,12 @@ def sweep(
     report.incidents = _delete(
         rows,
         rows.query_entities(
-            "outboxed eq true and (closed ne '' or last_seen lt @cutoff )",
-            parameters={"cutoff": now - incident_quiet - INCIDENT_GRACE},
+            "outboxed eq true and ((closed ne '' and last_seen lt @closedcut ) "
+            "or last_seen lt @cutoff )",
+            # A closed row stays while its alerts' claims can still take matches (a day at
+            # most), so a repeat of one of its alerts is known to belong to it.
+            parameters={"cutoff": now - incident_quiet - INCIDENT_GRACE,
+                        "closedcut": now - INCIDENT_GRACE},
         ),
     )
     return report
