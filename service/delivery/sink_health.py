@@ -24,19 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
-    ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableClient, UpdateMode
+from azure.data.tables import TableClient
 
 from detections.alerts import Alert, alert_id_for
 from detections.model import Severity
 from service.state.outbox import NEVER, PENDING, Outbox
 from service.state.payload import encode_alert
-from service.state.tables import cap_text
+from service.state.tables import cap_text, merge_if_unchanged
 
 TABLE = "sinkhealth"
 PARTITION = "sink"
@@ -94,7 +92,8 @@ class SinkHealth:
                 continue
             name = str(row["RowKey"])
             if all(s.name == name for s in self.outbox.sinks):
-                self._merge(row, {"notified": True})  # no other sink to tell: the summary says it
+                # No other sink to tell: the summary says it.
+                merge_if_unchanged(self.table, row, {"notified": True})
                 continue
             alert = notice(name, row["failing_since"], now, str(row["last_reason"]),
                            pending=self._pending_for(name), retry_budget=retry_budget)
@@ -102,7 +101,8 @@ class SinkHealth:
                 RULE_ID, alert.alert_id, encode_alert(alert.to_dict()), alert.severity, now,
                 exclude={name},
             )
-            self._merge(row, {"notified": True})  # a lost race: the other worker set it
+            # A lost race is fine: the other worker set it.
+            merge_if_unchanged(self.table, row, {"notified": True})
         return written
 
     def _failing(
@@ -145,19 +145,8 @@ class SinkHealth:
                          "last_reason": cap_text(reason, 1_000)}
                 if row["failing_since"] <= NEVER:  # a new outage
                     patch.update(failing_since=now, notified=False)
-            if self._merge(row, patch):
+            if merge_if_unchanged(self.table, row, patch):
                 return
-
-    def _merge(self, row: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
-        entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **patch}
-        try:
-            self.table.update_entity(
-                entity, mode=UpdateMode.MERGE, etag=row.metadata["etag"],  # type: ignore[attr-defined]
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return False
-        return True
 
 
 def notice(

@@ -18,17 +18,14 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core import MatchConditions
 from azure.core.exceptions import (
     ResourceExistsError,
-    ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import UpdateMode
 
 from detections.model import Severity
 from service.delivery.base import Sink
-from service.state.tables import Tables, cap_text
+from service.state.tables import Tables, cap_text, merge_if_unchanged
 
 TABLE = "outbox"
 PENDING, DELIVERED, DEAD, SKIPPED = "pending", "delivered", "dead", "skipped"
@@ -140,7 +137,7 @@ class Outbox:
                                            1_000),
                 "done": False, "done_at": NEVER,
             }
-            if self._merge(row, patch):
+            if merge_if_unchanged(self.table, row, patch):
                 return True
         return False
 
@@ -161,7 +158,7 @@ class Outbox:
             if row[f"{sink}_next"] > now or row[f"{sink}_lease"] > now:
                 return None
             patch = {f"{sink}_owner": owner, f"{sink}_lease": now + lease_for}
-            if self._merge(row, patch):
+            if merge_if_unchanged(self.table, row, patch):
                 return row
         return None
 
@@ -180,7 +177,7 @@ class Outbox:
             merged = {**row, **patch}
             if not any(status_of(merged, s.name) == PENDING for s in self.sinks):
                 patch["done"], patch["done_at"] = True, now
-            if self._merge(row, patch):
+            if merge_if_unchanged(self.table, row, patch):
                 return True
         return False
 
@@ -192,18 +189,5 @@ class Outbox:
                 return
             if any(status_of(row, s.name) == PENDING for s in self.sinks):
                 return
-            if self._merge(row, {"done": True, "done_at": now}):
+            if merge_if_unchanged(self.table, row, {"done": True, "done_at": now}):
                 return
-
-    def _merge(self, row: Entity, patch: Mapping[str, Any]) -> bool:
-        entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **patch}
-        try:
-            self.table.update_entity(
-                entity,
-                mode=UpdateMode.MERGE,
-                etag=row.metadata["etag"],  # type: ignore[attr-defined]
-                match_condition=MatchConditions.IfNotModified,
-            )
-        except (ResourceModifiedError, ResourceNotFoundError):
-            return False
-        return True

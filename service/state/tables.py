@@ -16,14 +16,31 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
-from azure.data.tables import TableClient, TableServiceClient
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 MAX_BATCH = 100
 MAX_STRING_UNITS = 32_000  # UTF-16 code units, a margin under the 64 KiB property limit
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 Operation = tuple[Any, ...]  # ("create" | "update" | "upsert" | "delete", entity[, kwargs])
+
+
+def merge_if_unchanged(
+    table: TableClient, row: Mapping[str, Any], patch: Mapping[str, Any]
+) -> bool:
+    """Merge ``patch`` into ``row`` only if nobody changed it since it was read (its ETag);
+    False when another worker did (or deleted it): re-read and decide again."""
+    entity = {"PartitionKey": row["PartitionKey"], "RowKey": row["RowKey"], **patch}
+    try:
+        table.update_entity(
+            entity, mode=UpdateMode.MERGE, etag=row.metadata["etag"],  # type: ignore[attr-defined]
+            match_condition=MatchConditions.IfNotModified,
+        )
+    except (ResourceModifiedError, ResourceNotFoundError):
+        return False
+    return True
 
 
 def row_key_hash(text: str) -> str:
