@@ -37,22 +37,26 @@ _STEPS_NOTE_RESERVE = 60  # room for "… N more steps [truncated]" under the se
 _EMOJI = {"critical": ":rotating_light:", "high": ":red_circle:", "medium": ":large_orange_circle:"}
 
 
-def _mrkdwn(text: str) -> dict[str, Any]:
+def mrkdwn(text: str) -> dict[str, Any]:
+    """A text object shown as written: ``verbatim`` stops Slack linking names and URLs."""
     return {"type": "mrkdwn", "text": text, "verbatim": True}
 
 
-def _fit(
+def fit_slack(
     value: str,
     limit: int,
     render: Callable[[str], str] = slack_text,
     marker: str = " … [truncated]",
 ) -> str:
+    """``value`` rendered (escaped by default) and cut to ``limit`` as Slack counts length."""
     return fit(value, limit, render, size=limits.length, marker=marker)
 
 
 def _field(fact: Fact) -> dict[str, Any]:
-    label = _fit(fact.label, LABEL_CHARS) or "-"
-    return _mrkdwn(_fit(fact.value, limits.FIELD_CHARS, lambda v: f"*{label}*\n{slack_code(v)}"))
+    label = fit_slack(fact.label, LABEL_CHARS) or "-"
+    return mrkdwn(
+        fit_slack(fact.value, limits.FIELD_CHARS, lambda v: f"*{label}*\n{slack_code(v)}")
+    )
 
 
 def _fields_sections(facts: tuple[Fact, ...]) -> list[dict[str, Any]]:
@@ -68,7 +72,7 @@ def _steps_text(steps: tuple[str, ...]) -> str:
     lines = ["*Investigation*"]
     budget = limits.SECTION_TEXT_CHARS - _STEPS_NOTE_RESERVE - limits.length(lines[0])
     for n, step in enumerate(steps, 1):
-        line = f"{n}. {_fit(step, STEP_CHARS)}"
+        line = f"{n}. {fit_slack(step, STEP_CHARS)}"
         budget -= limits.length(line) + 1
         if budget < 0:
             lines.append(f"… {len(steps) - n + 1} more steps [truncated]")
@@ -79,7 +83,7 @@ def _steps_text(steps: tuple[str, ...]) -> str:
 
 def _header(alert_view: AlertView) -> dict[str, Any]:
     # plain_text is never parsed for formatting, links or mentions.
-    title = _fit(flatten(alert_view.title) or "Riskwatch alert", limits.HEADER_CHARS, flatten)
+    title = fit_slack(flatten(alert_view.title) or "Riskwatch alert", limits.HEADER_CHARS, flatten)
     return {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}}
 
 
@@ -88,14 +92,14 @@ def _context(alert_view: AlertView) -> dict[str, Any]:
         f"<{slack_entities(link.url)}|{slack_text(link.title)}>" for link in alert_view.links
     )
     emoji = _EMOJI.get(alert_view.severity, ":information_source:")
-    alert_id = _fit(alert_view.alert_id, ALERT_ID_CHARS, slack_code)
-    return {"type": "context", "elements": [_mrkdwn(f"{emoji} {links} · alert id {alert_id}")]}
+    alert_id = fit_slack(alert_view.alert_id, ALERT_ID_CHARS, slack_code)
+    return {"type": "context", "elements": [mrkdwn(f"{emoji} {links} · alert id {alert_id}")]}
 
 
 def fallback_text(alert_view: AlertView) -> str:
     """The notification text: severity and title, escaped, no formatting of our own."""
     text = f"[{alert_view.severity}] {alert_view.title}"
-    return _fit(text, FALLBACK_CHARS, marker=" [truncated]") or "Riskwatch alert"
+    return fit_slack(text, FALLBACK_CHARS, marker=" [truncated]") or "Riskwatch alert"
 
 
 def build_message(alert_view: AlertView) -> dict[str, Any]:
@@ -106,7 +110,7 @@ def build_message(alert_view: AlertView) -> dict[str, Any]:
     ]
     if alert_view.investigation:
         blocks.append({"type": "divider"})
-        blocks.append({"type": "section", "text": _mrkdwn(_steps_text(alert_view.investigation))})
+        blocks.append({"type": "section", "text": mrkdwn(_steps_text(alert_view.investigation))})
     context = _context(alert_view)
     # Keep the links (the last block) whatever is dropped to stay within the block limit.
     blocks = [*blocks[: limits.MAX_BLOCKS - 1], context]
@@ -115,11 +119,11 @@ def build_message(alert_view: AlertView) -> dict[str, Any]:
 
 def minimal_message(alert_view: AlertView) -> dict[str, Any]:
     """A message that fits every limit whatever the alert: header, a note, the alert id."""
-    alert_id = _fit(alert_view.alert_id, ALERT_ID_CHARS, slack_code)
+    alert_id = fit_slack(alert_view.alert_id, ALERT_ID_CHARS, slack_code)
     note = f"This alert could not be shown in full; it is in the outbox as {alert_id}."
     return {
         "text": fallback_text(alert_view),
-        "blocks": [_header(alert_view), {"type": "section", "text": _mrkdwn(note)}],
+        "blocks": [_header(alert_view), {"type": "section", "text": mrkdwn(note)}],
     }
 
 

@@ -19,7 +19,7 @@ from service.delivery import slack_limits as limits
 from service.delivery.escape import flatten, slack_code, slack_entities, slack_text
 from service.delivery.incident_view import IncidentView, incident_view
 from service.delivery.render import Fact
-from service.delivery.slack import ALERT_ID_CHARS, FALLBACK_CHARS, LABEL_CHARS, _fit, _mrkdwn
+from service.delivery.slack import ALERT_ID_CHARS, FALLBACK_CHARS, LABEL_CHARS, fit_slack, mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,12 @@ _EMOJI = {"high": ":red_circle:", "medium": ":large_orange_circle:", "low": ":wh
 
 def _header(text: str) -> dict[str, Any]:
     # plain_text is never parsed for formatting, links or mentions.
-    title = _fit(flatten(text) or "Riskwatch incident", limits.HEADER_CHARS, flatten)
+    title = fit_slack(flatten(text) or "Riskwatch incident", limits.HEADER_CHARS, flatten)
     return {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": False}}
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(text)}
+    return {"type": "section", "text": mrkdwn(text)}
 
 
 def _lines_text(heading: str, lines: Iterable[str], total: int, noun: str) -> str:
@@ -58,20 +58,22 @@ def _lines_text(heading: str, lines: Iterable[str], total: int, noun: str) -> st
 
 
 def _reasons(v: IncidentView) -> str:
-    lines = [f"*{r.mark}:* {_fit(r.text, LINE_CHARS)}" for r in v.reasons]
+    lines = [f"*{r.mark}:* {fit_slack(r.text, LINE_CHARS)}" for r in v.reasons]
     return _lines_text("*Why*", lines, len(lines) + v.reasons_left_out, "reasons")
 
 
 def _timeline(v: IncidentView) -> str:
     heading = f"*{v.timeline_heading}*"
-    lines = [_fit(entry, LINE_CHARS) for entry in v.timeline]
+    lines = [fit_slack(entry, LINE_CHARS) for entry in v.timeline]
     # Lines dropped for space are counted with the ones the view already left out.
     return _lines_text(heading, lines, len(lines), "entries")
 
 
 def _field(fact: Fact) -> dict[str, Any]:
-    label = _fit(fact.label, LABEL_CHARS) or "-"
-    return _mrkdwn(_fit(fact.value, limits.FIELD_CHARS, lambda t: f"*{label}*\n{slack_text(t)}"))
+    label = fit_slack(fact.label, LABEL_CHARS) or "-"
+    return mrkdwn(
+        fit_slack(fact.value, limits.FIELD_CHARS, lambda t: f"*{label}*\n{slack_text(t)}")
+    )
 
 
 def _context(v: IncidentView) -> dict[str, Any]:
@@ -79,24 +81,24 @@ def _context(v: IncidentView) -> dict[str, Any]:
         f"<{slack_entities(link.url)}|{slack_text(link.title)}>" for link in v.links
     )
     emoji = _EMOJI.get(v.verdict, ":information_source:")
-    incident_id = _fit(v.incident_id, ALERT_ID_CHARS, slack_code)
-    rules = _fit(v.rules, 1000, lambda t: f" · rules {slack_code(t)}") if v.rules else ""
+    incident_id = fit_slack(v.incident_id, ALERT_ID_CHARS, slack_code)
+    rules = fit_slack(v.rules, 1000, lambda t: f" · rules {slack_code(t)}") if v.rules else ""
     text = f"{emoji} {links} · incident id {incident_id} (revision {slack_text(v.revision)})"
-    return {"type": "context", "elements": [_mrkdwn(text + rules)]}
+    return {"type": "context", "elements": [mrkdwn(text + rules)]}
 
 
 def fallback_text(v: IncidentView) -> str:
     """The notification text: verdict, who and the top reason, escaped."""
     top = f": {v.reasons[0].text}" if v.reasons else ""
     text = f"[{v.verdict}] {v.headline}{top}"
-    return _fit(text, FALLBACK_CHARS, marker=" [truncated]") or "Riskwatch incident"
+    return fit_slack(text, FALLBACK_CHARS, marker=" [truncated]") or "Riskwatch incident"
 
 
 def build_incident_message(v: IncidentView) -> dict[str, Any]:
     fields = [_field(f) for f in v.breakdown][: limits.FIELDS_PER_SECTION]
     blocks: list[dict[str, Any]] = [
         _header(v.headline),
-        _section(_fit(v.summary, limits.SECTION_TEXT_CHARS)),
+        _section(fit_slack(v.summary, limits.SECTION_TEXT_CHARS)),
     ]
     if v.reasons:
         blocks.append(_section(_reasons(v)))
@@ -109,7 +111,7 @@ def build_incident_message(v: IncidentView) -> dict[str, Any]:
 
 def minimal_incident_message(v: IncidentView) -> dict[str, Any]:
     """Fits every limit whatever the incident: header, a note, the incident id."""
-    incident_id = _fit(v.incident_id, ALERT_ID_CHARS, slack_code)
+    incident_id = fit_slack(v.incident_id, ALERT_ID_CHARS, slack_code)
     note = f"This incident could not be shown in full; it is in the outbox as {incident_id}."
     return {"text": fallback_text(v), "blocks": [_header(v.headline), _section(note)]}
 
