@@ -7,14 +7,11 @@ layer hands over are the ones this module reads.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
@@ -22,6 +19,7 @@ from detections.model import RiskDetection, RiskyUser, SignIn
 from detections.normalize import Skip, decode, normalize_record
 from service.ingest.export import BlobCursorStore, ExportTailer, registration_for
 from service.ingest.graph import FEEDS, GraphClient, make_token_provider
+from tests.export_support import new_export_blob
 from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, risky_user
 
 
@@ -297,12 +295,8 @@ def test_export_lines_normalize_with_their_blob_and_line(peer_corpus, storage_co
     sign_in = GraphRecords(peer_corpus).sign_in(7, ROUND_TRIP_T0)
     line = {"time": sign_in["createdDateTime"], "category": "SignInLogs",
             "operationName": "Sign-in activity", "properties": sign_in}
+    name, client = new_export_blob(storage_connection, "y=2024/m=06/d=20/h=05")
     blobs = BlobServiceClient.from_connection_string(storage_connection)
-    with contextlib.suppress(ResourceExistsError):
-        blobs.create_container("insights-logs-signinlogs")
-    name = f"tenantId={uuid.uuid4()}/y=2024/m=06/d=20/h=05/m=00/PT1H.json"
-    client = blobs.get_blob_client("insights-logs-signinlogs", name)
-    client.create_append_blob()
     client.append_block(json.dumps(line).encode() + b"\n" + b"{not json}\n")
     store = BlobCursorStore.create(
         TableServiceClient.from_connection_string(storage_connection), table_prefix

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import BlobServiceClient
 
 from service.ingest.export import registration_for
 from service.run.job import MainJob
 from service.settings import load_settings
+from tests.export_support import new_export_blob
 from tests.graph_server import GraphRecords, risky_user, simulated_client
 from tests.receivers import Receiver, Reply
 
@@ -140,12 +137,7 @@ def diagnostic_sign_in(n: int, **properties: object) -> bytes:
 def test_the_timer_tails_registered_export_blobs_line_by_line(
     storage_connection, table_prefix, graph_server, clock, webhook
 ):
-    blobs = BlobServiceClient.from_connection_string(storage_connection)
-    with contextlib.suppress(ResourceExistsError):
-        blobs.create_container("insights-logs-signinlogs")
-    name = f"tenantId={uuid.uuid4()}/y=2026/m=11/d=02/h=09/m=00/PT1H.json"
-    blob = blobs.get_blob_client("insights-logs-signinlogs", name)
-    blob.create_append_blob()
+    name, blob = new_export_blob(storage_connection)
     settings = load_settings({
         "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
         "RISKWATCH_NOTIFY": "alerts",

@@ -7,20 +7,17 @@ state in Azurite. Nothing here is mocked.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob import BlobServiceClient
 
 from service.ingest.export import registration_for
 from service.run.job import MainJob
 from service.settings import load_settings
+from tests.export_support import new_export_blob
 from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, iso, simulated_client
 from tests.hostile_records import DEEP, T0, Hostile, good_sign_in, hostile_lines, line
 from tests.receivers import Receiver, Reply
@@ -102,12 +99,7 @@ def diagnostic(record: dict[str, Any] | bytes) -> bytes:
 def test_an_export_blob_with_poisoned_lines_keeps_its_good_lines(
     storage_connection, table_prefix, graph_server, clock, webhook, records, caplog
 ):
-    blobs = BlobServiceClient.from_connection_string(storage_connection)
-    with contextlib.suppress(ResourceExistsError):
-        blobs.create_container("insights-logs-signinlogs")
-    name = f"tenantId={uuid.uuid4()}/y=2026/m=11/d=02/h=09/m=00/PT1H.json"
-    blob = blobs.get_blob_client("insights-logs-signinlogs", name)
-    blob.create_append_blob()
+    name, blob = new_export_blob(storage_connection)
     sign_in = good_sign_in(records, 3)
     body = (diagnostic(good_sign_in(records, 1, ipAddress="198.51.100.1"))
             + diagnostic(dict(sign_in, ipAddress={"a": 1}, id="bad-ip"))
