@@ -43,10 +43,11 @@ class Timed(Protocol):
 T = TypeVar("T", bound=Timed)
 
 
-def _t(text: str) -> datetime:
+def stored_time(text: str, what: str = "stored state") -> datetime:
+    """A time read back from state we wrote: ISO 8601 with its offset, never naive."""
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        msg = f"naive timestamp in stored state: {text!r}"
+        msg = f"naive timestamp in {what}: {text!r}"
         raise ValueError(msg)
     return value
 
@@ -82,7 +83,9 @@ class SuccessSeen:
 
     @classmethod
     def from_list(cls, v: list[Any]) -> SuccessSeen:
-        return cls(_t(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], bool(v[8]), bool(v[9]))
+        return cls(
+            stored_time(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], bool(v[8]), bool(v[9])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class Attempt:
 
     @classmethod
     def from_list(cls, v: list[Any]) -> Attempt:
-        return cls(_t(v[0]), v[1], v[2], v[3], int(v[4]), v[5], v[6])
+        return cls(stored_time(v[0]), v[1], v[2], v[3], int(v[4]), v[5], v[6])
 
 
 @dataclass(slots=True)
@@ -235,7 +238,7 @@ class UserState:
     def from_dict(cls, data: dict[str, Any]) -> UserState:
         return cls(
             countries={
-                k: CountrySeen(_t(v[0]), _t(v[1]), int(v[2]))
+                k: CountrySeen(stored_time(v[0]), stored_time(v[1]), int(v[2]))
                 for k, v in data.get("countries", {}).items()
             },
             successes=[SuccessSeen.from_list(v) for v in data.get("successes", [])],
@@ -243,7 +246,7 @@ class UserState:
             sessions={
                 k: [Attempt.from_list(v) for v in w] for k, w in data.get("sessions", {}).items()
             },
-            seen={str(v[0]): _t(v[1]) for v in data.get("seen", [])},
+            seen={str(v[0]): stored_time(v[1]) for v in data.get("seen", [])},
         )
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
+from detections.history_records import stored_time
+
 PrincipalType: TypeAlias = Literal["user", "ip", "tenant"]
 Verdict: TypeAlias = Literal["low", "medium", "high"]
 Effect: TypeAlias = Literal["raises", "lowers"]
@@ -24,11 +26,7 @@ VERDICT_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
 
 
 def _time(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        msg = f"naive timestamp in an incident: {text!r}"
-        raise ValueError(msg)
-    return value
+    return stored_time(text, "an incident")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
