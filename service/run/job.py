@@ -165,7 +165,7 @@ class MainJob:
                                settings.lookback, sources)
             yield from ((b, False) for b in merged(feeds))
             rescans = rescan_batches(parts.graph, settings.feeds, parts.cursors, sources)
-            yield from ((b, False) for b in rescans)
+            yield from ((b, False) for b in merged(rescans))  # one judgement, as for feeds
         if parts.tailer is not None:
             yield from ((b, True) for b in export_batches(parts.tailer, now, sources))
 
