@@ -51,6 +51,13 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy
 
+# The README's screenshot (docs/review.png): the top of the sample tenant's review as
+# Chromium shows it, written by the browser test.
+.PHONY: screenshot
+screenshot: setup $(CHROMIUM)
+	WRITE_REVIEW_SCREENSHOT=docs/review.png $(PY) -m pytest -q tests/test_review_browser.py \
+		-k "sample_tenant or readme_screenshot"
+
 bench: setup
 	$(WITH_AZURITE) $(PY) -m bench.run
 

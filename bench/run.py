@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, graph_budget, machine, memory, order, tables, throughput
-from bench.data import ROOT, first_lines, tenant_day
+from bench import coldstart, graph_budget, machine, memory, order, sigma, tables, throughput
+from bench.data import ROOT, first_lines, tenant_day, tenant_window
 from bench.report import Results, write_report
 
 
@@ -33,11 +33,13 @@ class Sizes:
     table_windows: int
     coldstart_repeats: int
     graph_pages: int
+    tenants: tuple[int, ...]  # tenant sizes of the Table, job-time and job-memory runs
 
 
-FULL = Sizes("full", 100_000, 1_000_000, 1, 1_000_000, 1, 3, 15, 25)
-QUICK = Sizes("quick", 10_000, 50_000, 2, 100_000, 1, 2, 7, 15)
-TINY = Sizes("tiny", 300, 2_000, 1, 2_000, 0, 1, 2, 10)  # the smoke test
+FULL = Sizes("full", 100_000, 1_000_000, 1, 1_000_000, 1, 3, 15, 25,
+             (10_000, 100_000, 1_000_000))
+QUICK = Sizes("quick", 10_000, 50_000, 2, 100_000, 1, 2, 7, 15, (1_000, 10_000))
+TINY = Sizes("tiny", 300, 2_000, 1, 2_000, 0, 1, 2, 10, (100, 300))  # the smoke test
 DAY = datetime(2026, 11, 2, tzinfo=UTC)  # bench.data.START
 
 
@@ -52,25 +54,40 @@ def run(sizes: Sizes, work: Path, connection: str, out: Path) -> Results:
     events = first_lines(day, sizes.throughput, rows)
     big = work / f"signins-{sizes.memory}.jsonl"
     big_events = first_lines(day, sizes.memory, big)
-    log(f"1/6 throughput over {events} sign-ins")
+    first = tables.default_start(DAY)
+    minutes = 5 * (sizes.table_warmup + sizes.table_windows)
+    windows: dict[int, Path] = {}
+    for users in sorted({*sizes.tenants, sizes.tenant_users}):
+        log(f"generating {minutes} minutes of a {users}-user tenant (untimed)")
+        windows[users] = tenant_window(work / "windows", users, first, minutes)
+    log(f"1/7 throughput over {events} sign-ins")
     through = throughput.measure(rows, sizes.throughput_repeats)
-    log(f"2/6 table transactions, {sizes.table_windows} five-minute windows")
-    prefix = f"bench{uuid.uuid4().hex[:8]}"
-    cost = tables.measure(connection, prefix, day, sizes.tenant_users,
-                          tables.default_start(DAY), sizes.table_warmup, sizes.table_windows)
-    log(f"3/6 memory over {big_events} sign-ins")
+    costs = []
+    for users, path in windows.items():
+        log(f"2/7 table transactions, job time and memory: {users} users, "
+            f"{sizes.table_windows} five-minute windows")
+        costs.append(tables.measure_child(
+            connection, f"bench{uuid.uuid4().hex[:8]}", path, users, first,
+            sizes.table_warmup, sizes.table_windows, reread=users == sizes.tenant_users,
+        ))  # fmt: skip
+    cost = next(c.cost for c in costs if c.cost.users == sizes.tenant_users)
+    log(f"3/7 memory over {big_events} sign-ins")
     mem = memory.measure(big, big_events)
-    log(f"4/6 the same {big_events} sign-ins shuffled and reversed")
+    log(f"4/7 the same {big_events} sign-ins shuffled and reversed")
     ordering = order.measure(big, mem, work)
-    log(f"5/6 cold start, {sizes.coldstart_repeats} fresh processes each")
+    log(f"5/7 cold start, {sizes.coldstart_repeats} fresh processes each")
     cold = coldstart.measure(sizes.coldstart_repeats)
-    log(f"6/6 Graph budget, {sizes.graph_pages} sign-in pages")
+    log(f"6/7 Graph budget, {sizes.graph_pages} sign-in pages")
     graph = graph_budget.measure(day, sizes.graph_pages, 1200)
+    log(f"Sigma rules: scan of {events} sign-ins with and without SigmaHQ's Entra rules")
+    sigma_cost = sigma.measure(rows, sizes.throughput_repeats)
     results = Results(
         sizes=sizes.name, machine=machine.describe(), throughput=through, tables=cost,
         memory=mem, order=ordering, coldstart=cold, graph=graph, tenant_users=sizes.tenant_users,
         sign_ins_per_day=per_day, seconds=time.perf_counter() - started,
+        tenants=tuple(costs), sigma=sigma_cost,
     )  # fmt: skip
+    log("7/7 writing the report")
     write_report(results, out)
     log(f"wrote {out} in {results.seconds:.0f} s")
     return results

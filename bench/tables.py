@@ -1,20 +1,24 @@
 """Benchmark 2: Table Storage transactions per 1,000 sign-ins, counted at the client.
 
 The real ``Pipeline`` with the real ``TableHistoryStore`` runs over consecutive
-five-minute windows of a synthetic working day against Azurite. Every HTTP request
+five-minute windows of a synthetic tenant against Azurite. Every HTTP request
 the azure-data-tables clients send passes azure-core's ``CustomHookPolicy`` (the
-``raw_request_hook`` keyword), which counts it: nothing is mocked. Each Graph page
-(1,000 sign-ins) is one ``Pipeline.process`` call, as ``service.ingest.sources.poll_feeds``
-does; a run then delivers and sweeps like ``MainJob.run``. A few windows before the
-measured ones are processed uncounted so the tables hold recent state.
+``raw_request_hook`` keyword), which counts it: nothing is mocked. A run's pages are
+judged as one batch (one ``Pipeline.judge``, as ``service.ingest.sources.RunBatch`` does);
+the run then delivers and sweeps like ``MainJob.run``. A window before the measured ones
+is processed uncounted so the tables hold recent state. The wall time of each phase
+(load history, judge, lock, claim/outbox, save history, deliver, sweep) is taken too.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +45,20 @@ class RequestCounter:
         self.scope = "setup"  # warmup, run or reread
         self.phase = "setup"
         self.counts: Counter[tuple[str, str]] = Counter()
+        self.seconds: dict[str, float] = {}  # wall time by "scope:phase"
+
+    @contextmanager
+    def within(self, phase: str) -> Iterator[None]:
+        """Requests and wall time of the block go to ``phase`` (nested blocks are subtracted
+        from the enclosing phase's time by the caller's arithmetic, see ``measure``)."""
+        previous, self.phase = self.phase, phase
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            key = f"{self.scope}:{phase}"
+            self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
+            self.phase = previous
 
     def __call__(self, request: Any) -> None:
         http = request.http_request
@@ -66,18 +84,41 @@ class PhasedHistory:
         self.store, self.counter = store, counter
 
     def load(self, events: Sequence[Event]) -> Any:
-        previous, self.counter.phase = self.counter.phase, "history load"
-        try:
+        with self.counter.within("history load"):
             return self.store.load(events)
-        finally:
-            self.counter.phase = previous
+
+    def load_locked(self, events: Sequence[Event], now: datetime) -> Any:
+        # As the job's store: the tenant window (and contended keys) locked before judging.
+        with self.counter.within("history load"):
+            return self.store.load_locked(events, now)
+
+    def reserve(self, history: Any, now: datetime) -> bool:
+        with self.counter.within("history lock"):
+            return bool(self.store.reserve(history, now))
+
+    def release(self, history: Any) -> None:
+        with self.counter.within("history lock"):
+            self.store.release(history)
 
     def save(self, history: Any) -> None:
-        previous, self.counter.phase = self.counter.phase, "history save"
-        try:
+        with self.counter.within("history save"):
             self.store.save(history)
-        finally:
-            self.counter.phase = previous
+
+
+class PhasedPipeline(Pipeline):
+    """The real pipeline; only the claim step is timed apart from the judging around it."""
+
+    counter: RequestCounter
+
+    def _claim(self, *args: Any, **kwargs: Any) -> None:
+        with self.counter.within("claim, outbox"):
+            super()._claim(*args, **kwargs)
+
+
+# The phases of one run, in order; "judge" is the rules over the batch (what judge() spends
+# outside the store and the claims).
+PHASES = ("history load", "judge", "history lock", "claim, outbox", "history save", "deliver",
+          "sweep")
 
 
 @dataclass
@@ -91,10 +132,28 @@ class TableCost:
     by_kind: dict[str, int] = field(default_factory=dict)
     reread_sign_ins: int = 0
     reread_transactions: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time by phase, all runs
 
     @property
     def per_thousand(self) -> float:
         return 1000 * self.transactions / max(1, self.sign_ins)
+
+    @property
+    def runs(self) -> int:
+        return len(self.windows)
+
+    @property
+    def per_run(self) -> float:
+        return self.transactions / max(1, self.runs)
+
+    @property
+    def sign_ins_per_run(self) -> float:
+        return self.sign_ins / max(1, self.runs)
+
+    def run_seconds(self, phase: str | None = None) -> float:
+        """Mean wall time of one run (of one phase of it)."""
+        total = self.seconds.get(phase, 0.0) if phase else sum(self.seconds.values())
+        return total / max(1, self.runs)
 
     @property
     def reread_per_thousand(self) -> float:
@@ -128,14 +187,17 @@ def _events(lines: list[str]) -> list[Event]:
 
 def measure(
     connection: str, prefix: str, day: Path, users: int, first: datetime,
-    warmup: int, measured: int, page: int = PAGE,
+    warmup: int, measured: int, page: int = PAGE, *, reread: bool = True,
 ) -> TableCost:
+    """``warmup`` uncounted then ``measured`` counted five-minute runs over ``day`` (any
+    JSON-lines file of sign-ins in time order) from ``first``."""
     counter = RequestCounter()
     service = TableServiceClient.from_connection_string(connection, raw_request_hook=counter)
     tables = Tables(service, prefix)
     store = TableHistoryStore(tables)
     history: HistoryStore = PhasedHistory(store, counter)
-    pipeline = Pipeline(tables, (), history_store=history, enricher=Enricher())
+    pipeline = PhasedPipeline(tables, (), history_store=history, enricher=Enricher())
+    pipeline.counter = counter
     result = TableCost(users, page=page)
     previous: list[Event] = []
     for number, (start, lines) in enumerate(windows_of(day, first, warmup + measured)):
@@ -143,22 +205,23 @@ def measure(
         counted = number >= warmup
         counter.scope = "run" if counted else "warmup"
         now = start + WINDOW
-        counter.phase = "rules, dedup, outbox"
         # As the job does (service.ingest.sources.RunBatch): a run's pages are judged as one batch.
-        pipeline.process(events, now, deliver=False)
-        counter.phase = "deliver"
-        pipeline.deliver(now)
-        counter.phase = "sweep"
-        pipeline.sweep(now)
+        with counter.within("judge"):
+            pipeline.judge(events, now)
+        with counter.within("deliver"):
+            pipeline.deliver(now)
+        with counter.within("sweep"):
+            pipeline.sweep(now)
         if counted:
             result.windows.append((start.strftime("%H:%M"), len(events)))
             result.sign_ins += len(events)
             # The job re-reads its look-back every run: what re-reading the previous window
             # costs when it comes in the same batch as the new one.
-            if previous:
+            if previous and reread:
                 before = counter.total("reread")
-                counter.scope, counter.phase = "reread", "rules, dedup, outbox"
-                pipeline.process(previous + events, now, deliver=False)
+                counter.scope = "reread"
+                with counter.within("judge"):
+                    pipeline.judge(previous + events, now)
                 result.reread_transactions += counter.total("reread") - before
                 result.reread_sign_ins += len(previous) + len(events)
         previous = events
@@ -167,9 +230,46 @@ def measure(
         if phase.startswith("run:"):
             result.by_phase[phase[4:]] = result.by_phase.get(phase[4:], 0) + n
             result.by_kind[kind] = result.by_kind.get(kind, 0) + n
+    spent = {p[4:]: t for p, t in counter.seconds.items() if p.startswith("run:")}
+    # judge() holds the store's phases and the claims: its own time is what is left.
+    inner = sum(spent.get(p, 0.0) for p in ("history load", "history lock", "claim, outbox",
+                                            "history save"))
+    spent["judge"] = max(0.0, spent.get("judge", 0.0) - inner)
+    result.seconds = {p: spent.get(p, 0.0) for p in PHASES}
     return result
 
 
 def default_start(day_start: datetime) -> datetime:
     """09:00 UTC of the generated working day: a busy hour for the tenant's time zones."""
     return day_start.replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class TenantCost:
+    """One tenant's runs, measured in a child process of its own: its peak RSS is the job's."""
+
+    cost: TableCost
+    peak_mb: float
+
+
+def measure_child(
+    connection: str, prefix: str, path: Path, users: int, first: datetime,
+    warmup: int, measured: int, *, reread: bool = False,
+) -> TenantCost:
+    """``measure`` in a fresh interpreter; the peak RSS (``VmHWM``) is that child's alone."""
+    import json
+
+    from bench.memory import HWM, peak_rss_mb
+
+    code = ("import json, sys; from datetime import datetime; from pathlib import Path; "
+            "from dataclasses import asdict; from bench.tables import measure; "
+            "a = json.loads(sys.argv[1]); cost = measure(a['c'], a['p'], Path(a['f']), a['u'], "
+            "datetime.fromisoformat(a['t']), a['w'], a['m'], reread=a['r']); "
+            "sys.stderr.write('\\nCOST ' + json.dumps(asdict(cost)) + '\\n');" + HWM)
+    arg = {"c": connection, "p": prefix, "f": str(path), "u": users, "t": first.isoformat(),
+           "w": warmup, "m": measured, "r": reread}
+    peak, _, err = peak_rss_mb([sys.executable, "-c", code, json.dumps(arg)])
+    line = next(x for x in reversed(err.splitlines()) if x.startswith("COST "))
+    data = json.loads(line[5:])
+    data["windows"] = [tuple(w) for w in data["windows"]]
+    return TenantCost(TableCost(**data), peak)

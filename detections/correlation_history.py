@@ -1,11 +1,13 @@
 """What the correlation rules remember between events.
 
 The engine calls ``observe`` after every rule has judged an event, so a rule
-always sees the history *before* the event it is looking at. Three scopes:
-per user (countries, recent successes, failures, sessions), per IP address
-(failure and success windows, for password spray) and tenant-wide (credential
-failures and smart lockouts). The I/O side loads and saves this state (Table
-Storage in the app, memory in ``riskwatch scan``); nothing here does I/O.
+always sees the history *before* the event it is looking at, and then ``flag_alert``
+for every alert the event raised on a user. Three scopes: per user (countries, recent
+successes, failures, sessions, and flags: risky sign-ins and alerts, which
+``detections.correlation.recent_flag`` reads), per IP address (failure and success
+windows, for password spray) and tenant-wide (credential failures and smart lockouts).
+The I/O side loads and saves this state (Table Storage in the app, memory in
+``riskwatch scan``); nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from sys import intern
-from typing import Any
+from typing import Any, TypeVar
 
 from detections.failures import SMART_LOCKOUT, classify
+from detections.history_marks import SLOW_RETENTION, UNWRITTEN, Flag
 from detections.history_records import (
     EVENT_RETENTION,
     MAX_IP_ENTRIES,
@@ -29,7 +32,8 @@ from detections.history_records import (
     WindowState,
     insert,
 )
-from detections.model import Event, SignIn
+from detections.model import DirectoryAudit, Event, RiskDetection, RiskyUser, Severity, SignIn
+from detections.normalize.construct import fast_constructor
 from detections.predicates import (
     is_anonymized,
     is_interactive,
@@ -53,16 +57,39 @@ def _shared(text: str | None) -> str | None:
     return intern(text) if text else text
 
 
+_Num = TypeVar("_Num", int, float)
+_NUMBERS: dict[float, float] = {}  # one object per coordinate or ASN value (bounded)
+MAX_SHARED_NUMBERS = 100_000
+
+
+def _number(value: _Num | None) -> _Num | None:
+    # Every parsed number is an object of its own (24-32 bytes): a city's coordinates and a
+    # network's ASN repeat on a million records. Equal values, so nothing reads differently.
+    if not value:
+        return value  # None, and 0 / -0.0 (equal but not the same number)
+    found = _NUMBERS.get(value)
+    if found is None or type(found) is not type(value):
+        if len(_NUMBERS) >= MAX_SHARED_NUMBERS:
+            _NUMBERS.clear()
+        _NUMBERS[value] = found = value
+    return found
+
+
+# Built for nearly every sign-in: slots set directly (frozen __init__ is slow), same objects.
+_new_success = fast_constructor(SuccessSeen)
+_new_attempt = fast_constructor(Attempt)
+
+
 def success_record(event: SignIn) -> SuccessSeen:
     loc = event.location
-    return SuccessSeen(
+    return _new_success(
         time=event.time,
         event_id=event.id,
         ip=_shared(event.ip_address),
         country=_shared(loc.country),
         city=_shared(loc.city),
-        latitude=loc.latitude,
-        longitude=loc.longitude,
+        latitude=_number(loc.latitude),
+        longitude=_number(loc.longitude),
         device=device_of(event),
         risky=is_risk_flagged(event),
         anonymized=is_anonymized(event),
@@ -71,15 +98,52 @@ def success_record(event: SignIn) -> SuccessSeen:
 
 def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
     """``key``: the caller's ``user_key(event)``, shared rather than built again."""
-    return Attempt(
+    return _new_attempt(
         time=event.time,
         event_id=event.id,
         user=key if key is not None else user_key(event),
         ip=_shared(event.ip_address),
         code=event.error_code,
-        asn=event.autonomous_system_number,
+        asn=_number(event.autonomous_system_number),
         country=_shared(event.location.country),
     )
+
+
+def key_of(user_id: str | None, upn: str | None) -> tuple[str, ...]:
+    """The history keys of one user: the object id's (what sign-ins are kept under) and the
+    lower-cased UPN's, so a record that carries only one of them still finds the flags."""
+    keys = [intern(k.lower()) for k in (user_id, upn) if k]
+    return tuple(dict.fromkeys(keys))
+
+
+def user_keys_of(event: Event) -> tuple[str, ...]:
+    """The user keys ``event`` reads or writes in the history (the store loads these)."""
+    if isinstance(event, SignIn):
+        if not is_user_sign_in(event):
+            return ()
+        return tuple(dict.fromkeys((user_key(event), *key_of(None, event.user_principal_name))))
+    if isinstance(event, RiskDetection):
+        return key_of(event.user_id, event.user_principal_name)
+    if isinstance(event, RiskyUser):
+        return key_of(event.id, event.user_principal_name)
+    if isinstance(event, DirectoryAudit):
+        # The actor (when a user acted) and every user the record acted on.
+        actor = event.initiated_by
+        keys = list(key_of(actor.user_id, actor.user_principal_name))
+        for target in event.targets_of("User"):
+            keys += key_of(target.id, target.user_principal_name)
+        return tuple(dict.fromkeys(keys))
+    return ()
+
+
+def _risk_reason(event: SignIn) -> str:
+    parts = [f"riskState={event.risk_state}"] if event.risk_state else []
+    for name, level in (("during", event.risk_level_during_sign_in),
+                        ("aggregated", event.risk_level_aggregated)):
+        if level and level != "none":
+            parts.append(f"{name}={level}")
+    parts += list(event.risk_event_types[:3])
+    return " ".join(parts) or "risky sign-in"
 
 
 PRUNE_EVERY = 20_000  # observations between prunes of idle network windows
@@ -88,6 +152,14 @@ PRUNE_EVERY = 20_000  # observations between prunes of idle network windows
 def _last(window: WindowState) -> datetime:
     times = [w[-1].time for w in (window.failures, window.successes, window.lockouts) if w]
     return max(times) if times else datetime.min.replace(tzinfo=UTC)
+
+
+def _idle(window: WindowState, horizon: datetime, slow_horizon: datetime) -> bool:
+    """Nothing in the windows can count any more; an address with failed users in the slow
+    spray's view is kept for its longer horizon (one attempt an hour is still a spray)."""
+    if _last(window) >= horizon:
+        return False
+    return not window.failed_users or max(window.failed_users.values()) < slow_horizon
 
 
 class History:
@@ -139,10 +211,30 @@ class History:
         """Forget addresses idle for longer than any window (a long scan meets millions)."""
         if self.newest is None:
             return
-        horizon = self.newest - WINDOW_RETENTION
-        for address in [a for a, w in self.ips.items() if _last(w) < horizon]:
+        horizon, slow = self.newest - WINDOW_RETENTION, self.newest - SLOW_RETENTION
+        for address in [a for a, w in self.ips.items() if _idle(w, horizon, slow)]:
             del self.ips[address]
             self.dirty_ips.discard(address)  # nothing in it can count any more
+
+    def flag_alert(self, event: Event, rule_id: str, severity: Severity, principal: str) -> None:
+        """Remember that ``rule_id`` alerted on the user of ``event`` (after the rules, like
+        ``observe``). Alerts about something else (a spray's "12 users") flag nobody."""
+        if principal.lower() != event.principal.lower():
+            return
+        item = Flag(event.time, event.event_id, "alert", rule_id, severity.value)
+        self._flag(user_keys_of(event), item)
+
+    def _flag(self, keys: Iterable[str], item: Flag) -> None:
+        for key in keys:
+            if self._user_state(key).flag(item):
+                self.dirty_users.add(key)
+
+    def _user_state(self, key: str) -> UserState:
+        # Not setdefault(key, UserState()): that builds (and drops) a state on every event.
+        user = self.users.get(key)
+        if user is None:
+            user = self.users[key] = UserState()
+        return user
 
     def observe_all(self, events: Iterable[Event]) -> None:
         """Seed baselines from exported history (``riskwatch baseline``)."""
@@ -151,10 +243,13 @@ class History:
 
     def _observe_sign_in(self, event: SignIn) -> None:
         key = user_key(event)
-        user = self.users.setdefault(key, UserState())
+        user = self._user_state(key)
         if not user.mark_seen(event.id, event.time):
             return  # counted once, however often a poll overlap re-reads it
         self.dirty_users.add(key)
+        if is_risk_flagged(event):
+            self._flag(user_keys_of(event), Flag(event.time, event.id, "riskySignIn",
+                                                 _risk_reason(event)))
         outcome = classify(event)
         # One frozen record for the session, user and network windows: less memory.
         record = attempt_record(event, key)
@@ -168,12 +263,16 @@ class History:
                     cap=MAX_SUCCESSES,
                 )
                 if event.location.country and not is_anonymized(event):
-                    user.see_country(event.location.country.upper(), event.time)
+                    user.see_country(intern(event.location.country.upper()), event.time)
                     changed = True
             if event.session_id:
                 user.see_session(event.session_id, record)
                 changed = True
+            if event.app_id:
+                changed |= user.see_app(intern(event.app_id.lower()), event.time)
         if outcome in {"credential", "mfa"}:
+            if user.failures is UNWRITTEN:
+                user.failures = []
             changed |= insert(
                 user.failures,
                 record,
@@ -186,17 +285,19 @@ class History:
 
     def _observe_network(self, event: SignIn, outcome: str, record: Attempt) -> None:
         if event.ip_address and outcome in {"none", "interrupt", "credential"}:
-            ip = self.ips.setdefault(event.ip_address, WindowState())
-            window = ip.failures if outcome == "credential" else ip.successes
-            if insert(window, record, retention=WINDOW_RETENTION, cap=MAX_IP_ENTRIES):
+            ip = self.ips.get(event.ip_address)
+            if ip is None:
+                ip = self.ips[event.ip_address] = WindowState()
+            window = ip.own_failures() if outcome == "credential" else ip.successes
+            added = insert(window, record, retention=WINDOW_RETENTION, cap=MAX_IP_ENTRIES)
+            if ip.see_user(outcome == "credential", record.user, event.time) or added:
                 self.dirty_ips.add(event.ip_address)
         if outcome == "credential":
-            added = insert(
-                self.tenant.failures, record, retention=WINDOW_RETENTION, cap=MAX_TENANT_ENTRIES
-            )
+            added = insert(self.tenant.own_failures(), record, retention=WINDOW_RETENTION,
+                           cap=MAX_TENANT_ENTRIES)
             if event.error_code == SMART_LOCKOUT:
                 added |= insert(
-                    self.tenant.lockouts,
+                    self.tenant.own_lockouts(),
                     record,
                     retention=WINDOW_RETENTION,
                     cap=MAX_TENANT_ENTRIES,

@@ -51,6 +51,10 @@ def make_dedup_key(rule_id: str, values: Sequence[str]) -> str:
     return "|".join((rule_id, *escaped))
 
 
+# Rules loaded from Sigma files (detections.sigma) have ids ``sigma:<uuid>``.
+SIGMA_PREFIX = "sigma:"
+
+
 class Engine:
     """Evaluates rules against events and keeps the shared history up to date."""
 
@@ -97,6 +101,12 @@ class Engine:
                     RuleFailure(rule_id=rule.id, event_id=event.event_id, error=_describe(exc))
                 )
         self.history.observe(event)
+        # After the event, in the same one-way order: a rule never sees its own alert as a
+        # "recent flag", later events of the user do.
+        for match in matches:
+            if match.rule.id.startswith(SIGMA_PREFIX):
+                continue  # Sigma rules (often broad) never make a user "flagged" for the others
+            self.history.flag_alert(event, match.rule.id, match.severity, match.principal)
         return matches, failures
 
     def run(self, events: Iterable[Event]) -> Iterator[tuple[list[Match], list[RuleFailure]]]:

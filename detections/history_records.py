@@ -12,6 +12,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from detections.history_marks import (
+    APP_RETENTION,
+    FLAG_RETENTION,
+    MAX_APPS,
+    MAX_FLAGS,
+    MAX_SLOW_USERS,
+    SLOW_RETENTION,
+    UNWRITTEN,
+    UNWRITTEN_MAP,
+    remember,
+    stored_times,
+    times_dict,
+    unwritten,
+    unwritten_map,
+)
+from detections.history_marks import Flag as Flag  # re-exported
+from detections.history_marks import stored_time as stored_time  # re-exported
+from detections.history_seen import SeenIds, from_micros
+
 # Retention of each window and the most entries it keeps. Rule windows longer than
 # these are undercounted; the defaults of every rule sit well inside them.
 EVENT_RETENTION = timedelta(hours=26)  # impossible travel needs ~25 h (20,000 km at 800 km/h)
@@ -41,15 +60,6 @@ class Timed(Protocol):
 
 
 T = TypeVar("T", bound=Timed)
-
-
-def stored_time(text: str, what: str = "stored state") -> datetime:
-    """A time read back from state we wrote: ISO 8601 with its offset, never naive."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        msg = f"naive timestamp in {what}: {text!r}"
-        raise ValueError(msg)
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,33 +166,41 @@ class UserState:
 
     countries: dict[str, CountrySeen] = field(default_factory=dict)
     successes: list[SuccessSeen] = field(default_factory=list)
-    failures: list[Attempt] = field(default_factory=list)  # credential and MFA, by code
+    failures: list[Attempt] = field(default_factory=unwritten)  # credential and MFA, by code
     sessions: dict[str, list[Attempt]] = field(default_factory=dict)  # sessionId -> networks
     # Every sign-in id of the retention window: a re-read event is judged only once.
-    seen: dict[str, datetime] = field(default_factory=dict)
+    seen_ids: SeenIds = field(default_factory=SeenIds)
+    flags: list[Flag] = field(default_factory=unwritten)  # risky sign-ins and alerts, by time
+    apps: dict[str, datetime] = field(default_factory=dict)  # client app id -> last success
+
+    def flag(self, item: Flag) -> bool:
+        """Remember ``item``; False when it was already remembered."""
+        if self.flags is UNWRITTEN:
+            self.flags = []
+        return insert(self.flags, item, retention=FLAG_RETENTION, cap=MAX_FLAGS)
+
+    def see_app(self, app_id: str, time: datetime) -> bool:
+        return remember(self.apps, app_id, time, retention=APP_RETENTION, cap=MAX_APPS)
+
+    @property
+    def seen(self) -> dict[str, datetime]:
+        """The seen ids and their times (a copy: ``seen_ids`` is what is kept)."""
+        return self.seen_ids.as_dict()
 
     def already_seen(self, event_id: str, time: datetime) -> bool:
         """Seen before, or older than what this user's history still covers."""
-        if event_id in self.seen:
+        if event_id in self.seen_ids:
             return True
-        newest = max(self.seen.values(), default=None)
+        newest = self.seen_ids.newest
         return newest is not None and time < newest - EVENT_RETENTION
 
     def mark_seen(self, event_id: str, time: datetime) -> bool:
         """Remember ``event_id``; False when it was already seen."""
-        if event_id in self.seen:
+        if not self.seen_ids.add(event_id, time):
             return False
-        self.seen[event_id] = time
-        if len(self.seen) > MAX_SEEN_IDS:
-            self._trim_seen()
+        if len(self.seen_ids) > MAX_SEEN_IDS:
+            self.seen_ids.keep(EVENT_RETENTION, MAX_SEEN_IDS)
         return True
-
-    def _trim_seen(self) -> None:
-        newest = max(self.seen.values())
-        kept = sorted(
-            ((t, i) for i, t in self.seen.items() if t >= newest - EVENT_RETENTION), reverse=True
-        )[:MAX_SEEN_IDS]
-        self.seen = {i: t for t, i in sorted(kept)}
 
     @property
     def last_success(self) -> SuccessSeen | None:
@@ -227,12 +245,13 @@ class UserState:
             "failures": [f.to_list() for f in self.failures],
             "sessions": {k: [n.to_list() for n in w] for k, w in self.sessions.items()},
             "seen": self._seen_list(),
+            "flags": [f.to_list() for f in self.flags],
+            "apps": times_dict(self.apps),
         }
 
     def _seen_list(self) -> list[list[str]]:
-        if self.seen:
-            self._trim_seen()
-        return [[i, t.isoformat()] for i, t in self.seen.items()]
+        kept = self.seen_ids.keep(EVENT_RETENTION, MAX_SEEN_IDS)
+        return [[i, from_micros(t).isoformat()] for t, i in kept]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
@@ -246,7 +265,9 @@ class UserState:
             sessions={
                 k: [Attempt.from_list(v) for v in w] for k, w in data.get("sessions", {}).items()
             },
-            seen={str(v[0]): stored_time(v[1]) for v in data.get("seen", [])},
+            seen_ids=SeenIds.of((str(v[0]), stored_time(v[1])) for v in data.get("seen", [])),
+            flags=[Flag.from_list(v) for v in data.get("flags", [])],
+            apps=stored_times(data.get("apps", {})),
         )
 
 
@@ -254,15 +275,38 @@ class UserState:
 class WindowState:
     """Failure and success windows for one IP address, or for the whole tenant."""
 
-    failures: list[Attempt] = field(default_factory=list)  # credential failures
+    # Shared read-only empties until written (``own``): most addresses never fail.
+    failures: list[Attempt] = field(default_factory=unwritten)  # credential failures
     successes: list[Attempt] = field(default_factory=list)  # password accepted
-    lockouts: list[Attempt] = field(default_factory=list)  # 50053 (tenant only)
+    lockouts: list[Attempt] = field(default_factory=unwritten)  # 50053 (tenant only)
+    # The slow spray's longer view (IP only): user -> last credential failure / success.
+    failed_users: dict[str, datetime] = field(default_factory=unwritten_map)
+    ok_users: dict[str, datetime] = field(default_factory=dict)
+
+    def own_failures(self) -> list[Attempt]:
+        if self.failures is UNWRITTEN:
+            self.failures = []
+        return self.failures
+
+    def own_lockouts(self) -> list[Attempt]:
+        if self.lockouts is UNWRITTEN:
+            self.lockouts = []
+        return self.lockouts
+
+    def see_user(self, failed: bool, user: str, time: datetime) -> bool:
+        if failed and self.failed_users is UNWRITTEN_MAP:
+            self.failed_users = {}
+        users = self.failed_users if failed else self.ok_users
+        return remember(users, user[:MAX_STORED_KEY], time, retention=SLOW_RETENTION,
+                        cap=MAX_SLOW_USERS)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "failures": [a.to_list() for a in self.failures],
             "successes": [a.to_list() for a in self.successes],
             "lockouts": [a.to_list() for a in self.lockouts],
+            "failed_users": times_dict(self.failed_users),
+            "ok_users": times_dict(self.ok_users),
         }
 
     @classmethod
@@ -271,4 +315,6 @@ class WindowState:
             failures=[Attempt.from_list(v) for v in data.get("failures", [])],
             successes=[Attempt.from_list(v) for v in data.get("successes", [])],
             lockouts=[Attempt.from_list(v) for v in data.get("lockouts", [])],
+            failed_users=stored_times(data.get("failed_users", {})),
+            ok_users=stored_times(data.get("ok_users", {})),
         )

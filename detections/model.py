@@ -1,6 +1,6 @@
 """The canonical event model every normalizer produces and every rule reads.
 
-Three entity types (sign-ins, risk detections, risky users), typed and slotted,
+Four entity types (sign-ins, risk detections, risky users, directory audits), typed and slotted,
 with timezone-aware datetimes. Values keep Microsoft Graph's vocabulary
 (riskState ``atRisk``, category ``nonInteractiveUser`` ...) so rule code reads
 like the Graph documentation.
@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Literal, TypeAlias
 
-EventKind: TypeAlias = Literal["signIn", "riskDetection", "riskyUser"]
+EventKind: TypeAlias = Literal["signIn", "riskDetection", "riskyUser", "directoryAudit"]
 
 # Graph signInEventTypes vocabulary, plus ``adfs`` for AD FS sign-ins in the export.
 SignInCategory: TypeAlias = Literal[
@@ -148,6 +148,15 @@ class SignIn:
     user_agent: str | None = None
     client_app_used: str | None = None
     tenant_id: str | None = None
+    # How the token was obtained, as Graph spells it (deviceCode, ropc, oAuth2, saml20, none):
+    # Graph beta and the export carry it, v1.0 objects may not (None: unknown, never "none").
+    authentication_protocol: str | None = None
+    original_transfer_method: str | None = None  # deviceCodeFlow, authenticationTransfer
+    incoming_token_type: str | None = None  # primaryRefreshToken, saml11, remoteDesktopToken
+    resource_id: str | None = None  # the resource's app id (Microsoft Graph: 00000003-...)
+    conditional_access_audiences: tuple[str, ...] = ()  # application ids CA evaluated
+    authentication_methods: tuple[str, ...] = ()  # methods of the steps that succeeded
+    user_type: str | None = None  # member, guest
 
     @property
     def principal(self) -> str:
@@ -251,4 +260,114 @@ class RiskyUser:
         return f"{self.id}@{self.time.isoformat()}"
 
 
-Event: TypeAlias = SignIn | RiskDetection | RiskyUser
+# A directory audit's text is bounded (a Conditional Access policy's JSON is a few KB; a
+# hostile record could carry megabytes): longer values are cut and marked ``truncated``.
+MAX_AUDIT_VALUE = 16_384
+MAX_AUDIT_TARGETS = 20
+MAX_AUDIT_PROPERTIES = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModifiedProperty:
+    """One changed property of an audit target (``oldValue``/``newValue`` as logged: JSON text)."""
+
+    name: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    truncated: bool = False  # a value was longer than MAX_AUDIT_VALUE and was cut
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditTarget:
+    """One of a directory audit's ``targetResources`` (a user, role, policy, app ...)."""
+
+    type: str | None = None  # User, Role, Policy, ServicePrincipal, Application ...
+    id: str | None = None
+    user_principal_name: str | None = None
+    display_name: str | None = None
+    modified_properties: tuple[ModifiedProperty, ...] = ()
+
+    def property(self, name: str) -> ModifiedProperty | None:
+        """A modified property by display name (case-insensitive)."""
+        wanted = name.lower()
+        return next((p for p in self.modified_properties
+                     if p.name is not None and p.name.lower() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditActor:
+    """Who did it (``initiatedBy``): a user, or an application / service principal."""
+
+    user_principal_name: str | None = None
+    user_id: str | None = None
+    user_display_name: str | None = None
+    ip_address: str | None = None
+    app_id: str | None = None
+    app_display_name: str | None = None
+    service_principal_id: str | None = None
+    service_principal_name: str | None = None
+
+    @property
+    def is_user(self) -> bool:
+        return bool(self.user_principal_name or self.user_id)
+
+    def describe(self) -> str:
+        return (self.user_principal_name or self.app_display_name or self.service_principal_name
+                or self.user_id or self.service_principal_id or self.app_id or "unknown")
+
+
+NO_ACTOR = AuditActor()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectoryAudit:
+    """One Entra directory audit record (Graph directoryAudit, the export's AuditLogs)."""
+
+    kind: ClassVar[EventKind] = "directoryAudit"
+
+    id: str
+    time: datetime  # activityDateTime
+    activity_display_name: str
+    category: str | None = None  # UserManagement, RoleManagement, Policy, ApplicationManagement
+    operation_type: str | None = None  # Add, Update, Delete, Assign ...
+    result: str | None = None  # success, failure, timeout, unknownFutureValue (lower-cased)
+    result_reason: str | None = None
+    logged_by_service: str | None = None  # Core Directory, PIM, Conditional Access ...
+    initiated_by: AuditActor = NO_ACTOR
+    targets: tuple[AuditTarget, ...] = ()
+    additional_details: tuple[tuple[str, str], ...] = ()
+    correlation_id: str | None = None
+    tenant_id: str | None = None
+
+    @property
+    def principal(self) -> str:
+        return self.initiated_by.describe()
+
+    @property
+    def user_id(self) -> str | None:
+        return self.initiated_by.user_id
+
+    @property
+    def ip_address(self) -> str | None:
+        return self.initiated_by.ip_address
+
+    @property
+    def event_id(self) -> str:
+        return self.id
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result == "success"
+
+    def targets_of(self, *types: str) -> tuple[AuditTarget, ...]:
+        """The targets of these types (case-insensitive), in record order."""
+        wanted = {t.lower() for t in types}
+        return tuple(t for t in self.targets if t.type is not None and t.type.lower() in wanted)
+
+    def detail(self, key: str) -> str | None:
+        """A value of ``additionalDetails`` by key (case-insensitive)."""
+        wanted = key.lower()
+        return next((v for k, v in self.additional_details if k.lower() == wanted), None)
+
+
+Event: TypeAlias = SignIn | RiskDetection | RiskyUser | DirectoryAudit

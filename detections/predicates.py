@@ -36,16 +36,21 @@ def is_risk_flagged(event: SignIn) -> bool:
     """A sign-in whose risk flag still counts as evidence: the risk is open (never
     dismissed) and something flags it (an active level, a risk event type other than
     an anonymizer, or an at-risk state)."""
-    if not is_open_risk(event.risk_state):
+    # Asked of every sign-in: no sets or generators built, the same answer.
+    state = event.risk_state
+    if state in CLOSED_RISK_STATES:
         return False
-    levels = (event.risk_level_during_sign_in, event.risk_level_aggregated)
-    active = any(is_active_level(level) for level in levels)
-    flagged = bool(set(event.risk_event_types) - ANONYMIZER_RISKS)
-    return active or flagged or event.risk_state in AT_RISK_STATES
+    if (event.risk_level_during_sign_in in ACTIVE_RISK_LEVELS
+            or event.risk_level_aggregated in ACTIVE_RISK_LEVELS):
+        return True
+    types = event.risk_event_types
+    if types and not ANONYMIZER_RISKS.issuperset(types):
+        return True
+    return state in AT_RISK_STATES
 
 
 def is_anonymized(event: SignIn) -> bool:
-    return bool(ANONYMIZER_RISKS & set(event.risk_event_types))
+    return not ANONYMIZER_RISKS.isdisjoint(event.risk_event_types)
 
 
 def is_user_sign_in(event: SignIn) -> bool:
@@ -60,7 +65,17 @@ def is_interactive(event: SignIn) -> bool:
     return event.category in INTERACTIVE_CATEGORIES
 
 
+_last_key: list[tuple[SignIn, str] | None] = [None]  # the latest event's key (rules ask often)
+
+
 def user_key(event: SignIn) -> str:
     """One user's key: the object id when known, else the lower-cased UPN. Interned: the
     history keeps one copy per user, not one per remembered sign-in."""
-    return intern((event.user_id or event.principal).lower())
+    # A dozen rules and the history ask for the key of the same event in a row: the last
+    # answer is kept with its (immutable) event, so the event cannot be freed and reused.
+    last = _last_key[0]
+    if last is not None and last[0] is event:
+        return last[1]
+    key = intern((event.user_id or event.principal).lower())
+    _last_key[0] = (event, key)
+    return key

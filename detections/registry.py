@@ -19,13 +19,14 @@ from types import ModuleType
 
 import detections.rules
 from detections.errors import RiskwatchError, RuleValidationError
-from detections.model import RiskDetection, RiskyUser, SignIn
+from detections.model import DirectoryAudit, RiskDetection, RiskyUser, SignIn
 from detections.params import ParamError
 from detections.rule import Param, Rule
 
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 MITRE_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
-_EVENT_TYPES = {"signIn": SignIn, "riskDetection": RiskDetection, "riskyUser": RiskyUser}
+_EVENT_TYPES = {"signIn": SignIn, "riskDetection": RiskDetection, "riskyUser": RiskyUser,
+                "directoryAudit": DirectoryAudit}
 # Severity bands for the risk score, as Elastic's policy tests enforce them.
 _SCORE_BANDS = {
     "informational": (0, 20),

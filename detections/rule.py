@@ -53,6 +53,11 @@ class Param:
     minimum: int | float | None = None
     maximum: int | float | None = None
     int_list: bool = False
+    # The setting's name when it is not RISKWATCH_<RULE_ID>_<NAME> (a name the issue fixed).
+    setting: str | None = None
+
+    def setting_name(self, rule_id: str) -> str:
+        return self.setting or f"RISKWATCH_{rule_id}_{self.name}".upper()
 
     def range_text(self) -> str:
         """The valid range for people: ``1-1440``, or ``comma list of 1-4294967295``."""

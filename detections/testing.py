@@ -9,7 +9,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from detections.model import Device, Location, RiskDetection, RiskyUser, SignIn
+from detections.model import (
+    AuditActor,
+    AuditTarget,
+    Device,
+    DirectoryAudit,
+    Location,
+    ModifiedProperty,
+    RiskDetection,
+    RiskyUser,
+    SignIn,
+)
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 
@@ -115,3 +125,47 @@ def series(
         )
         out.append(sign_in(id=f"{prefix}{i}", time=start + i * step, **who, **overrides))
     return tuple(out)
+
+
+# Directory audits: Alice acting on herself unless a case says otherwise.
+ALICE_ACTOR = AuditActor(user_principal_name="alice@contoso.com", user_id="u-alice",
+                         ip_address="203.0.113.10")
+_AUDIT = DirectoryAudit(
+    id="da-1",
+    time=T0,
+    activity_display_name="User registered security info",
+    category="UserManagement",
+    operation_type="Add",
+    result="success",
+    result_reason="User registered Authenticator App with Notification and Code",
+    logged_by_service="Authentication Methods",
+    initiated_by=ALICE_ACTOR,
+    targets=(AuditTarget(type="User", id="u-alice", user_principal_name="alice@contoso.com",
+                         display_name="Alice"),),
+    correlation_id="corr-da-1",
+)
+
+
+def directory_audit(**overrides: Any) -> DirectoryAudit:
+    return replace(_AUDIT, **overrides)
+
+
+def user_actor(upn: str, user_id: str | None = None, ip: str = "198.51.100.7") -> AuditActor:
+    return AuditActor(user_principal_name=upn, user_id=user_id, ip_address=ip)
+
+
+def app_actor(name: str, app_id: str | None = None) -> AuditActor:
+    return AuditActor(app_display_name=name, app_id=app_id, service_principal_id=f"sp-{name}")
+
+
+def user_target(upn: str, user_id: str | None = None) -> AuditTarget:
+    return AuditTarget(type="User", id=user_id, user_principal_name=upn)
+
+
+def target(kind: str, name: str, target_id: str | None = None,
+           **changed: tuple[str | None, str | None]) -> AuditTarget:
+    """A non-user target; ``changed`` gives modified properties as (old, new) JSON text."""
+    props = tuple(ModifiedProperty(name=k, old_value=old, new_value=new)
+                  for k, (old, new) in changed.items())
+    return AuditTarget(type=kind, id=target_id or f"{kind.lower()}-{name}", display_name=name,
+                       modified_properties=props)

@@ -11,23 +11,35 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from detections.history_records import T
+
+_event_id = attrgetter("event_id")
+_time = attrgetter("time")
+
+
+def _order(x: T) -> tuple[datetime, str]:
+    return (x.time, x.event_id)
 
 
 def with_event(window: Sequence[T], item: T) -> list[T]:
     """``window`` plus ``item`` in (time, id) order, without counting it twice."""
-    if any(x.event_id == item.event_id for x in window):
+    # Hot path (every failure rule, every event): the id scan in C, no sort when ``item``
+    # is the newest (the common case in time order); the result is the same either way.
+    if item.event_id in map(_event_id, window):
         return list(window)
     merged = [*window, item]
-    merged.sort(key=lambda x: (x.time, x.event_id))
+    if len(merged) > 1 and _order(merged[-2]) >= _order(item):
+        merged.sort(key=_order)
     return merged
 
 
 def between(window: Sequence[T], start: datetime, end: datetime) -> list[T]:
     """Entries with ``start <= time <= end`` (window sorted by time)."""
-    times = [x.time for x in window]
-    return list(window[bisect.bisect_left(times, start) : bisect.bisect_right(times, end)])
+    # Binary search on the entries themselves: no list of every time per call.
+    low = bisect.bisect_left(window, start, key=_time)
+    return list(window[low : bisect.bisect_right(window, end, lo=low, key=_time)])
 
 
 def busiest(

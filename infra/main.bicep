@@ -42,6 +42,13 @@ param enableRemediation bool = false
 @description('Deploy the diagnostic-settings export path (export storage account + Event Grid system topic).')
 param enableExport bool = false
 
+@description('Deploy the Event Hubs path (namespace, hub, consumer group, Send-only rule for the Entra diagnostic setting): for tenants past the Graph budget of about 2.1 million sign-ins a day.')
+param enableEventHubs bool = false
+
+@description('Days each evidence bundle blob stays immutable (WORM) in the evidence container; the policy is deployed unlocked: lock it after review. Retained blobs stop `azd down` from deleting the storage account.')
+@minValue(1)
+param evidenceRetentionDays int = 365
+
 @description('Alert sinks to switch on (comma list of webhook, teams, slack; spaces and case ignored); their secrets go in Key Vault. An unknown name fails the deployment.')
 param alertSinks string = ''
 
@@ -52,7 +59,7 @@ param alertSinks string = ''
 param tablePrefix string = 'riskwatch'
 
 @description('RISKWATCH_FEEDS: comma list of Graph feeds; also decides the Graph permissions granted.')
-param feeds string = 'riskDetections,riskyUsers,signIns,directoryRoles'
+param feeds string = 'riskDetections,riskyUsers,signIns,directoryAudits,directoryRoles'
 
 @description('RISKWATCH_SCHEDULE: NCRONTAB (six fields, seconds first).')
 param schedule string = '0 */5 * * * *'
@@ -142,6 +149,7 @@ module storage 'modules/storage.bicep' = {
     tablePrefix: tablePrefix
     deploymentContainerName: deploymentContainerName
     appPrincipalId: identity.outputs.principalId
+    evidenceRetentionDays: evidenceRetentionDays
   }
 }
 
@@ -184,6 +192,17 @@ module export 'modules/export.bicep' = if (enableExport) {
   }
 }
 
+module eventHubs 'modules/eventhubs.bicep' = if (enableEventHubs) {
+  name: 'eventhubs'
+  scope: rg
+  params: {
+    namespaceName: 'evhns-riskwatch-${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
@@ -200,6 +219,9 @@ module functionApp 'modules/functionapp.bicep' = {
     vaultUri: keyVault.outputs.vaultUri
     alertSinks: sinkNames
     exportStorageAccountName: enableExport ? export.outputs.name : ''
+    eventHubNamespace: enableEventHubs ? eventHubs.outputs.fullyQualifiedNamespace : ''
+    eventHubName: enableEventHubs ? eventHubs.outputs.hubName : ''
+    eventHubConsumerGroup: enableEventHubs ? eventHubs.outputs.consumerGroupName : ''
     tablePrefix: tablePrefix
     feeds: feeds
     schedule: schedule
@@ -232,3 +254,6 @@ output RISKWATCH_EXPORT_ENABLED bool = enableExport
 output RISKWATCH_EXPORT_STORAGE_ACCOUNT_ID string = enableExport ? export.outputs.id : ''
 output RISKWATCH_EXPORT_SYSTEM_TOPIC_NAME string = enableExport ? export.outputs.systemTopicName : ''
 output RISKWATCH_EXPORT_DEADLETTER_CONTAINER string = deadLetterContainerName
+output RISKWATCH_EVENTHUBS_ENABLED bool = enableEventHubs
+output RISKWATCH_EVENTHUB_SEND_RULE_ID string = enableEventHubs ? eventHubs.outputs.authorizationRuleId : ''
+output RISKWATCH_EVENTHUB_NAME string = enableEventHubs ? eventHubs.outputs.hubName : ''

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synth.activity import Ambient
+from synth.audits import audit_lookalikes, audit_stories
 from synth.kit import Kit
 from synth.lookalikes import failure_lookalikes, travel_lookalikes
 from synth.shapes import graph_risky_user, iso
 from synth.stories import failure_stories, seed_rule_stories, travel_stories
+from synth.techniques import technique_lookalikes, technique_stories
 from synth.tenant import DAY, User, build_users, plan_trips
 
 MIN_STORY_DAYS = 9  # unfamiliar_country needs 7 days of history before its story
@@ -77,7 +79,8 @@ def plan(config: Config) -> Tenant:
     if config.stories:
         kit = Kit(random.Random(f"{config.seed}:stories"), users, config.start, config.days)  # noqa: S311
         for write in (seed_rule_stories, travel_stories, failure_stories, travel_lookalikes,
-                      failure_lookalikes):  # fmt: skip
+                      failure_lookalikes, technique_stories, technique_lookalikes,
+                      audit_stories, audit_lookalikes):  # fmt: skip
             write(kit)
         tenant.labels = kit.labels
         tenant.story_items = sorted(kit.items, key=lambda i: i[0])

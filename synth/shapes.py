@@ -159,6 +159,7 @@ CATEGORY = {
     "nonInteractiveSignIn": "NonInteractiveUserSignInLogs",
     "riskDetection": "UserRiskEvents",
     "riskyUser": "RiskyUsers",
+    "directoryAudit": "AuditLogs",
 }
 _OPERATION = {
     "SignInLogs": "Sign-in activity",
@@ -180,7 +181,7 @@ def diagnostic(kind: str, record: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "time": _export_time(kind, record),
         "resourceId": f"/tenants/{TENANT_ID}/providers/Microsoft.aadiam",
-        "operationName": _OPERATION[category],
+        "operationName": _OPERATION.get(category),
         "operationVersion": "1.0",
         "category": category,
         "tenantId": TENANT_ID,
@@ -198,6 +199,11 @@ def diagnostic(kind: str, record: dict[str, Any]) -> dict[str, Any]:
         out["resultSignature"] = "None"
         out["callerIpAddress"] = record.get("ipAddress")
         out["correlationId"] = record["id"]
+    elif kind == "directoryAudit":  # the operation is the activity itself
+        out["operationName"] = record["activityDisplayName"]
+        out["resultSignature"] = "None"
+        out["callerIpAddress"] = ((record["initiatedBy"] or {}).get("user") or {}).get("ipAddress")
+        out["correlationId"] = record["correlationId"]
     else:
         out["resultSignature"] = "None"
         out["correlationId"] = record["id"]
@@ -213,6 +219,8 @@ def _export_time(kind: str, record: dict[str, Any]) -> str:
         return str(record["createdDateTime"])
     if kind == "riskDetection":
         return str(record["lastUpdatedDateTime"])
+    if kind == "directoryAudit":
+        return str(record["activityDateTime"])
     return str(record["riskLastUpdatedDateTime"])
 
 

@@ -17,9 +17,12 @@ GRAPH_CONTEXT = {
     "signIn": "https://graph.microsoft.com/beta/$metadata#auditLogs/signIns",
     "riskDetection": "https://graph.microsoft.com/v1.0/$metadata#identityProtection/riskDetections",
     "riskyUser": "https://graph.microsoft.com/v1.0/$metadata#identityProtection/riskyUsers",
+    "directoryAudit": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/directoryAudits",
 }
-GRAPH_NAME = {"signIn": "signIns", "riskDetection": "riskDetections", "riskyUser": "riskyUsers"}
-PAGE_SIZE = {"signIn": 1000, "riskDetection": 500, "riskyUser": 500}  # Graph's $top maxima
+GRAPH_NAME = {"signIn": "signIns", "riskDetection": "riskDetections", "riskyUser": "riskyUsers",
+              "directoryAudit": "directoryAudits"}
+# Graph's $top maxima (directoryAudits: the page the feed asks for)
+PAGE_SIZE = {"signIn": 1000, "riskDetection": 500, "riskyUser": 500, "directoryAudit": 999}
 
 
 class _Files:

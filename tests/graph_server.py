@@ -32,6 +32,7 @@ ROUTES: dict[str, tuple[str | None, int, int, bool]] = {
     "/v1.0/identityProtection/servicePrincipalRiskDetections": ("detectedDateTime", 20, 500, False),
     "/v1.0/auditLogs/signIns": ("createdDateTime", 1000, 1000, True),
     "/beta/auditLogs/signIns": ("createdDateTime", 1000, 1000, True),
+    "/v1.0/auditLogs/directoryAudits": ("activityDateTime", 1000, 1000, True),
     "/v1.0/roleManagement/directory/roleAssignments": (None, 100, 999, False),
 }
 Answer = tuple[int, dict[str, str], bytes]  # status, extra headers, body
@@ -237,6 +238,28 @@ def risky_user(n: int, updated: datetime, **overrides: Any) -> dict[str, Any]:
         "riskLastUpdatedDateTime": iso(updated), "riskLevel": "high", "riskState": "atRisk",
         "riskDetail": "none", "userDisplayName": f"User {n}",
         "userPrincipalName": f"user{n}@contoso.com",
+    }
+    record.update(overrides)
+    return record
+
+
+def directory_audit(
+    n: int, when: datetime, activity: str = "User registered security info",
+    upn: str = "user1@contoso.com", **overrides: Any,
+) -> dict[str, Any]:
+    """directoryAudit (fields per the resource: a user acting on their own account)."""
+    user = {"id": f"user-{n:05d}", "displayName": None, "userPrincipalName": upn,
+            "ipAddress": "198.51.100.7"}
+    record: dict[str, Any] = {
+        "id": f"Directory_{n:05d}", "category": "UserManagement",
+        "correlationId": f"corr-audit-{n:05d}", "result": "success",
+        "resultReason": "User registered Authenticator App with Notification and Code",
+        "activityDisplayName": activity, "activityDateTime": iso(when),
+        "loggedByService": "Authentication Methods", "operationType": "Add",
+        "initiatedBy": {"app": None, "user": user},
+        "targetResources": [{"id": user["id"], "displayName": None, "type": "User",
+                             "userPrincipalName": upn, "modifiedProperties": []}],
+        "additionalDetails": [],
     }
     record.update(overrides)
     return record

@@ -29,13 +29,20 @@ def test_tiny_run_writes_a_report_with_every_ratio(
     assert results.coldstart.repeats == TINY.coldstart_repeats
     assert results.graph.sign_in_pages == TINY.graph_pages
     assert results.graph.pages_within(480) > TINY.graph_pages
+    # Every tenant size ran in a child of its own: requests counted, phases timed, peak taken.
+    assert [t.cost.users for t in results.tenants] == sorted(TINY.tenants)
+    for tenant in results.tenants:
+        assert tenant.cost.runs == TINY.table_windows and tenant.cost.transactions > 0
+        assert tenant.peak_mb > 0
+        assert tenant.cost.run_seconds("judge") > 0 and tenant.cost.run_seconds("history load") > 0
 
     text = out.read_text(encoding="utf-8")
     assert results.machine["cpu"] in text and results.machine["python"] in text
-    rows = [line for line in text.splitlines() if re.match(r"\| [1-5] \|", line)]
-    assert len(rows) == 5  # one summary row per benchmark
+    rows = [line for line in text.splitlines() if re.match(r"\| [1-9] \|", line)]
+    assert len(rows) == 9  # one summary row per figure
     assert sum(bool(re.search(r"\d+\.\d+x", row)) for row in rows) >= 3  # ratios 1, 3, 4
     assert "per 1,000 sign-ins" in rows[1]
     assert all(("met" in row) or ("see below" in row) for row in rows)
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    assert "per run" in rows[6] and "history load" in rows[7] and "MB" in rows[8]
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7."):
         assert heading in text

@@ -56,7 +56,10 @@ def table_rows(storage_connection: str, name: str) -> list[dict]:
 
 def test_the_app_registers_three_functions_with_their_bindings():
     found = functions()
-    assert set(found) == {"poll", "export_blob_created", "rescan_requested"}
+    assert {"poll", "review", "export_blob_created", "rescan_requested"} <= set(found)
+    (review,) = found["review"].get_dict_repr()["bindings"]
+    # Hourly in UTC (Flex Consumption's timers); the code picks the tick after REVIEW_AT.
+    assert (review["type"], review["schedule"]) == ("timerTrigger", "0 5 * * * *")
     (timer,) = found["poll"].get_dict_repr()["bindings"]
     assert timer["type"] == "timerTrigger"
     assert timer["schedule"] == "%RISKWATCH_SCHEDULE%"

@@ -6,6 +6,10 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
+from sigma.collection import SigmaCollection
+
+from detections.audit import actor_context
+from detections.correlation_history import History
 from detections.incidents.grouping import (
     TENANT,
     assemble,
@@ -16,7 +20,20 @@ from detections.incidents.grouping import (
     risk_closes,
 )
 from detections.incidents.model import AlertFacts, Incident
-from detections.testing import T0, risky_user, series, sign_in
+from detections.model import AuditActor, DirectoryAudit
+from detections.response.policy import Exclusions, command_problem, propose
+from detections.rule import Context, Rule
+from detections.sigma.compile import compile_rule
+from detections.testing import (
+    T0,
+    app_actor,
+    directory_audit,
+    risky_user,
+    series,
+    sign_in,
+    target,
+    user_actor,
+)
 from tests.incident_support import by_principal, incidents_of
 
 DAY = timedelta(days=1)
@@ -44,6 +61,75 @@ def test_principals_user_ip_and_tenant() -> None:
     assert principal_of("password_spray", "15 users",
                         {"form": "distributed", "ip_addresses": ["a", "b"]}) == ("tenant", TENANT)
     assert principal_of("account_lockouts", "20 users", {}) == ("tenant", TENANT)
+
+
+def test_disabled_account_probing_is_an_incident_of_its_address() -> None:
+    # The rule's principal text is a count: the incident must be the probing address's,
+    # the same one whatever the count, and never a "user" the response could act on.
+    context = {"ip_address": "198.51.100.7", "ip_addresses": ["198.51.100.7"]}
+    assert principal_of("disabled_account_probing", "3 disabled accounts", context) == (
+        "ip", "198.51.100.7")
+    assert principal_of("disabled_account_probing", "4 disabled accounts", context) == (
+        "ip", "198.51.100.7")
+    probes = series(4, prefix="d", per_user=True, step=timedelta(minutes=5), success=False,
+                    error_code=50057, ip_address="198.51.100.7")
+    (incident,) = incidents_of(probes)
+    assert (incident.principal_type, incident.principal) == ("ip", "198.51.100.7")
+    assert incident.rules == ("disabled_account_probing",)
+    assert command_problem(incident, "disable", None, Exclusions.of(())) is not None
+
+
+def test_the_slow_spray_is_an_incident_of_its_address() -> None:
+    slow = {"form": "slow", "ip_address": "203.0.113.10", "users": ["a", "b"]}
+    assert principal_of("password_spray", "20 users", slow) == ("ip", "203.0.113.10")
+    assert principal_of("password_spray", "20 users", {"form": "slow"}) == ("tenant", TENANT)
+    hourly = series(20, prefix="slow", per_user=True, step=timedelta(hours=1.2), success=False,
+                    error_code=50126, ip_address="203.0.113.10")
+    sprays = [i for i in incidents_of(hourly) if "password_spray" in i.rules]
+    assert [(i.principal_type, i.principal) for i in sprays] == [("ip", "203.0.113.10")]
+
+
+CA_MFA = json.dumps({"id": "ca-1", "displayName": "Require MFA", "state": "enabled",
+                     "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}})
+CA_NONE = json.dumps({"id": "ca-1", "displayName": "Require MFA", "state": "enabled",
+                      "grantControls": None})
+
+
+def _mfa_removed(actor: AuditActor, n: int = 1) -> DirectoryAudit:
+    return directory_audit(
+        id=f"audit-{n}", time=T0 + timedelta(hours=n),
+        activity_display_name="Update conditional access policy", category="Policy",
+        logged_by_service="Conditional Access", operation_type="Update", initiated_by=actor,
+        targets=(target("Policy", "Require MFA", "ca-1",
+                        ConditionalAccessPolicy=(CA_MFA, CA_NONE)),))
+
+
+def test_an_audit_alert_on_an_apps_change_is_an_app_incident_never_a_user() -> None:
+    by_app = _mfa_removed(app_actor("Contoso Sync", "app-1"))
+    by_user = _mfa_removed(user_actor("Admin@Contoso.com", "u-admin"), 2)
+    incidents = {i.principal_type: i for i in incidents_of([by_app, by_user])}
+    assert set(incidents) == {"app", "user"}
+    app = incidents["app"]
+    assert (app.principal, app.rules) == ("Contoso Sync", ("ca_policy_mfa_removed",))
+    assert [e.event_id for e in app.timeline] == ["audit-1"]  # its own change, as evidence
+    assert incidents["user"].principal == "admin@contoso.com"
+    assert command_problem(app, "revoke", None, Exclusions.of(())) is not None
+    assert propose(app, user_id=None, label=None, exclusions=Exclusions.of(())) == []
+    nobody = directory_audit(initiated_by=AuditActor())
+    assert principal_of("ca_policy_mfa_removed", nobody.principal,
+                        actor_context(nobody)) == ("tenant", TENANT)
+
+
+def test_a_sigma_audit_alert_is_grouped_by_its_initiator() -> None:
+    rule = sigma_audit_rule()
+    ctx = Context(history=History(), params={})
+    for actor, expected in ((app_actor("Contoso Sync"), ("app", "Contoso Sync")),
+                            (user_actor("Eve@Contoso.com"), ("user", "eve@contoso.com"))):
+        audit = directory_audit(activity_display_name="Add service principal",
+                                initiated_by=actor)
+        finding = rule.match(audit, ctx)
+        assert finding is not None
+        assert principal_of(rule.id, audit.principal, finding.context) == expected
 
 
 def test_the_id_depends_only_on_principal_type_principal_and_opening_alert() -> None:
@@ -117,3 +203,23 @@ def test_mfa_fatigue_raised_to_high_by_a_later_approval_counts_as_success() -> N
     assert "success_after_failures" in signals_of("mfa_fatigue", opening, "high")
     assert "success_after_failures" not in signals_of("mfa_fatigue", opening, "medium")
     assert "success_after_failures" not in signals_of("mfa_fatigue", opening)
+
+
+SIGMA_AUDIT = """\
+title: Service principal added
+id: 0f3a6f0e-2222-4c2b-9a55-0123456789ab
+status: test
+logsource:
+    product: azure
+    service: auditlogs
+detection:
+    sel:
+        properties.message: Add service principal
+    condition: sel
+"""
+
+
+def sigma_audit_rule() -> Rule:
+    verdict = compile_rule(SigmaCollection.from_yaml(SIGMA_AUDIT).rules[0], "test.yml")
+    assert verdict.rule is not None, verdict.reason
+    return verdict.rule

@@ -25,11 +25,19 @@ def main() -> dict[str, Any]:
     return parse_bicep(MAIN)
 
 
-def granted(graph: dict[str, Any], feeds: str, remediation: bool) -> set[str]:
+def action_table(graph: dict[str, Any]) -> dict[str, list[str]]:
+    table = graph["variables"]["actionPermissions"]["value"]
+    return {key.strip("'"): value for key, value in table.items()}
+
+
+def granted(graph: dict[str, Any], feeds: str, remediation: bool,
+            actions: str | None = None) -> set[str]:
     """What graph-permissions.bicep grants, following its own variables."""
     table = graph["variables"]["feedPermissions"]["value"]
     read = {table[name.strip()] for name in feeds.split(",")}
-    write = graph["variables"]["remediationPermissions"]["value"] if remediation else []
+    chosen = actions or graph["parameters"]["remediationActions"]["default"]
+    by_action = action_table(graph)
+    write = [p for a in chosen.split(",") for p in by_action[a.strip()]] if remediation else []
     return read | set(write)
 
 
@@ -62,8 +70,12 @@ def test_write_permissions_only_behind_an_off_by_default_parameter(
     graph: dict[str, Any],
 ) -> None:
     assert graph["parameters"]["enableRemediation"]["default"] is False
-    write = graph["variables"]["remediationPermissions"]["value"]
-    assert write and all("ReadWrite" in p or ".Revoke" in p for p in write)
+    write = {p for perms in action_table(graph).values() for p in perms}
+    assert write and all("ReadWrite" in p or ".Revoke" in p or "EnableDisable" in p
+                         or p == "User.Read.All" for p in write)
+    assert "User.ReadWrite.All" not in write and not any(p.startswith("Directory.") for p in write)
+    lists = repr(graph["variables"]["remediationLists"]["value"])
+    assert "'remediationActions'" in lists and "'actionPermissions'" in lists
     reads = graph["variables"]["feedPermissions"]["value"].values()
     assert all(".Read." in p and "Write" not in p for p in reads)
     assert "Directory.Read.All" not in reads  # reads every user, group and device
@@ -90,3 +102,18 @@ def test_graph_module_uses_the_alias_form(graph: dict[str, Any]) -> None:
     )
     resources = graph["resources"]
     assert resources["grants"]["type"] == "Microsoft.Graph/appRoleAssignedTo"
+
+
+def test_each_action_grants_exactly_the_permissions_the_code_calls_with(
+    graph: dict[str, Any],
+) -> None:
+    from service.response.graph_actions import ACTION_PERMISSIONS
+
+    assert {a: tuple(p) for a, p in action_table(graph).items()} == ACTION_PERMISSIONS
+    default = graph["parameters"]["remediationActions"]["default"]
+    assert default == "revoke,confirm-compromised,dismiss"  # the policy's own actions
+    assert granted(graph, "signIns", True) - granted(graph, "signIns", False) == {
+        "User.RevokeSessions.All", "IdentityRiskyUser.ReadWrite.All"}
+    assert granted(graph, "signIns", True, "disable") - granted(graph, "signIns", False) == {
+        "User.EnableDisableAccount.All", "User.Read.All"}
+    assert granted(graph, "signIns", False, "revoke,disable") == {"AuditLog.Read.All"}

@@ -52,6 +52,13 @@ NOT_SET_IN_BICEP = {
     "RISKWATCH_DELIVERY_RETRY_HOURS": "optional; the default (24 h) is what a deployment wants",
     "RISKWATCH_NOTIFY": "optional; the default (incidents) is what a deployment wants",
     "RISKWATCH_INCIDENT_QUIET_DAYS": "optional; the default (7 days) is what a deployment wants",
+    "RISKWATCH_REVIEW_AT": "optional; the default (Mon 07:00, business time zone) suits most",
+    "RISKWATCH_EVENTHUB": "Event Hubs connection-string alternative; Azure uses the identity form",
+    "RISKWATCH_SIGMA_RULES": "optional; unset until a tenant ships a Sigma rules folder",
+    "RISKWATCH_RESPONSE_MODE": "optional; off by default: an operator turns plan, then enforce, on",
+    "RISKWATCH_RESPONSE_EXCLUDE": "optional; the tenant's own break-glass accounts",
+    "RISKWATCH_EVIDENCE_MIN_VERDICT": "optional; the default (medium) is what a deployment wants",
+    "RISKWATCH_EVIDENCE_CONTAINER": "optional; the default (evidence) is the container Bicep makes",
 }
 
 
@@ -59,6 +66,7 @@ PLACEHOLDERS = {
     "storageAccountName": "stplaceholder",
     "exportStorageAccountName": "stexportplaceholder",
     "identityClientId": "00000000-0000-0000-0000-000000000000",
+    "eventHubNamespace": "evhns-placeholder.servicebus.windows.net",
 }
 
 
@@ -77,8 +85,9 @@ def code_settings() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 names.update(SETTING.findall(node.value))
+                # A whole identity-form name ("RISKWATCH_EVENTHUB__clientId"), too.
                 names.update(m.group(0) for m in re.finditer(r"\b\w+__[A-Za-z]+\b", node.value)
-                             if SETTING.match(m.group(0)))
+                             if m.group(0).startswith(("RISKWATCH_", "AzureWebJobsStorage")))
                 if SUFFIX.fullmatch(node.value):
                     suffixes.add(node.value)
     bases = {n for n in names if n.endswith("STORAGE") or n == "AzureWebJobsStorage"}
@@ -161,14 +170,16 @@ def test_bicep_defaults_are_the_code_defaults(code_names: set[str]) -> None:
     from service.settings import load_settings
 
     env = bicep_default_env()
-    assert env["RISKWATCH_FEEDS"] == "riskDetections,riskyUsers,signIns,directoryRoles"
+    assert env["RISKWATCH_FEEDS"] == (
+        "riskDetections,riskyUsers,signIns,directoryAudits,directoryRoles")
     deployed = load_settings(env)
     minimal = load_settings({"RISKWATCH_STORAGE__accountName": "placeholder"})
     # Everything not about where things are (storage, sinks, identity) must be the default.
-    skip = {"storage", "export_storage", "sinks", "azure_client_id"}
+    skip = {"storage", "export_storage", "sinks", "azure_client_id", "eventhub"}
     for field in dataclasses.fields(deployed):
         if field.name in skip:
             continue
         assert getattr(deployed, field.name) == getattr(minimal, field.name), field.name
     assert {sink.name for sink in deployed.sinks} == {"webhook", "teams", "slack"}
     assert deployed.export_storage is not None
+    assert deployed.eventhub is not None and deployed.eventhub.client_id is not None

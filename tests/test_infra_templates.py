@@ -131,6 +131,7 @@ def test_role_assignments_are_the_least_privilege_set() -> None:
         "monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
         "storageBlobDataReader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
         "storageBlobDataContributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+        "eventHubsDataReceiver": "a638d3c7-ab3a-418d-83e6-5f17a39d4fde",  # Event Hubs path
     }
 
 

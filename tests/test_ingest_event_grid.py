@@ -46,10 +46,18 @@ def test_blob_created_for_an_export_container_registers_the_hour_blob():
 
 
 def test_blob_created_elsewhere_is_ignored_with_a_reason():
-    other = SUBJECT.replace("insights-logs-signinlogs", "insights-logs-auditlogs")
+    other = SUBJECT.replace("insights-logs-signinlogs", "insights-logs-provisioninglogs")
     parsed = parse_event_grid_event("e2", BLOB_CREATED, other, blob_created_data())
     assert isinstance(parsed, Rejection)
-    assert "'insights-logs-auditlogs' is not an Entra export container" in parsed.reason
+    assert "'insights-logs-provisioninglogs' is not an Entra export container" in parsed.reason
+
+
+def test_blob_created_for_the_audit_logs_registers_the_hour_blob():
+    audit = SUBJECT.replace("insights-logs-signinlogs", "insights-logs-auditlogs")
+    parsed = parse_event_grid_event("e3", BLOB_CREATED, audit, blob_created_data())
+    assert parsed == BlobRegistration(
+        "insights-logs-auditlogs", BLOB, datetime(2024, 6, 20, 5, tzinfo=UTC), "exportacct"
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from azure.data.tables import TableServiceClient
 from azure.storage.blob import BlobServiceClient
 
 from service.ingest.event_grid import BLOB_CREATED, parse_event_grid_event
-from service.ingest.export import BlobCursorStore, ExportTailer, registration_for
+from service.ingest.export import BlobCursorStore, ExportTailer, TailReport, registration_for
 
 pytestmark = pytest.mark.azurite
 
@@ -170,3 +170,18 @@ def test_blob_created_event_registers_once_and_the_timer_tails_it(blobs, store):
     ExportTailer(blobs, store).tail(got, AFTER)
     assert not store.register(registration)  # retired rows are kept for the same reason
     assert got.ids() == ["si-1"]
+
+
+def test_an_hours_audit_blobs_are_read_after_its_sign_in_blobs(blobs, store):
+    with contextlib.suppress(ResourceExistsError):
+        blobs.create_container("insights-logs-auditlogs")
+    audit = new_blob(blobs, store, "insights-logs-auditlogs")  # registered first
+    sign_ins = new_blob(blobs, store)
+    risk = new_blob(blobs, store, RISK)
+    audit.append_block(record(1, "AuditLogs"))
+    sign_ins.append_block(record(2))
+    risk.append_block(record(3, "UserRiskEvents"))
+    order = [c.cursor.container for c in ExportTailer(blobs, store).chunks(DURING, TailReport())]
+    # The audit rules need the sign-in's flag first: audits come last within their hour.
+    assert order[-1] == "insights-logs-auditlogs"
+    assert sorted(order[:-1]) == sorted([SIGNINS, RISK])

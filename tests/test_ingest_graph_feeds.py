@@ -24,6 +24,7 @@ AGREED = [
     "servicePrincipalSignIns",
     "managedIdentitySignIns",
     "servicePrincipalRiskDetections",
+    "directoryAudits",
     "directoryRoles",
 ]
 
@@ -33,9 +34,8 @@ def test_every_agreed_feed_has_exactly_one_permission():
     assert FEED_PERMISSIONS["riskDetections"] == "IdentityRiskEvent.Read.All"
     assert FEED_PERMISSIONS["servicePrincipalRiskDetections"] == "IdentityRiskEvent.Read.All"
     assert FEED_PERMISSIONS["riskyUsers"] == "IdentityRiskyUser.Read.All"
-    assert {FEED_PERMISSIONS[f] for f in AGREED if "SignIns" in f or f == "signIns"} == {
-        "AuditLog.Read.All"
-    }
+    assert {FEED_PERMISSIONS[f] for f in AGREED
+            if "SignIns" in f or f in ("signIns", "directoryAudits")} == {"AuditLog.Read.All"}
     # Least privileged for GET /roleManagement/directory/roleAssignments (Graph docs).
     assert FEED_PERMISSIONS["directoryRoles"] == "RoleManagement.Read.Directory"
     assert "Directory.Read.All" not in FEED_PERMISSIONS.values()
@@ -78,3 +78,16 @@ def test_urls_encode_filters_in_utc_with_percent20():
     with pytest.raises(ValueError, match="timezone-aware"):
         build_feed_url("https://g", FEEDS["signIns"], datetime(2024, 1, 1))  # noqa: DTZ001
     assert "ge" not in build_feed_url("https://g", FEEDS["signIns"], None)
+
+
+def test_directory_audits_are_a_default_report_feed_with_their_own_look_back():
+    spec = FEEDS["directoryAudits"]
+    assert "directoryAudits" in DEFAULT_FEEDS
+    assert (spec.throttle, spec.time_field, spec.kind) == ("reports", "activityDateTime",
+                                                           "directoryAudit")
+    assert spec.lookback == timedelta(hours=2)
+    start = datetime(2024, 6, 20, 5, 0, tzinfo=timezone(timedelta(0)))
+    assert build_feed_url("https://graph.microsoft.com", spec, start) == (
+        "https://graph.microsoft.com/v1.0/auditLogs/directoryAudits"
+        "?$filter=activityDateTime%20ge%202024-06-20T05:00:00Z&$top=999"
+    )

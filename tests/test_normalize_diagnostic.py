@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from detections.model import RiskDetection, RiskyUser, SignIn
+from detections.model import DirectoryAudit, RiskDetection, RiskyUser, SignIn
 from detections.normalize import Skip, decode, normalize_record
 
 
@@ -109,13 +109,23 @@ def test_risk_events_and_risky_users() -> None:
     assert isinstance(event2, RiskyUser) and event2.id == "si-1"
 
 
-def test_audit_records_are_skipped_with_their_category() -> None:
-    rec = export_record("AuditLogs")
-    rec["operationName"] = "Add member to role"
-    result = normalize_record(rec, source="audit.json", line=2)
+def test_other_categories_are_skipped_with_their_category() -> None:
+    rec = export_record("ProvisioningLogs")
+    rec["operationName"] = "Process escrow"
+    result = normalize_record(rec, source="provisioning.json", line=2)
     assert isinstance(result, Skip)
     assert result.where.field == "category"
-    assert "AuditLogs" in result.reason and "not a sign-in" in result.reason
+    assert "ProvisioningLogs" in result.reason and "not a sign-in" in result.reason
+
+
+def test_an_audit_record_without_an_activity_name_takes_the_operation_name() -> None:
+    # AuditLogs is a directory audit (tests/test_normalize_audit.py has the shape itself).
+    rec = export_record("AuditLogs")
+    rec["operationName"] = "Add member to role"
+    event = normalize_record(rec, source="audit.json", line=2)
+    assert isinstance(event, DirectoryAudit)
+    assert event.activity_display_name == "Add member to role"
+    assert event.time.isoformat() == "2026-11-02T09:00:05+00:00"  # the record's time
 
 
 def test_missing_properties_is_skipped() -> None:

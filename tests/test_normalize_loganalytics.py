@@ -136,8 +136,15 @@ def test_risk_event_and_risky_user_rows() -> None:
 
 
 def test_other_tables_are_skipped_naming_the_type_column() -> None:
-    result = normalize_record({"TimeGenerated": "2026-11-02T09:00:05Z", "Type": "AuditLogs"})
+    result = normalize_record({"TimeGenerated": "2026-11-02T09:00:05Z",
+                               "Type": "AADProvisioningLogs"})
     assert isinstance(result, Skip) and result.where.field == "Type"
+
+
+def test_an_audit_row_without_its_activity_is_skipped_naming_the_field() -> None:
+    # AuditLogs rows are directory audits (tests/test_normalize_audit.py reads a whole one).
+    result = normalize_record({"TimeGenerated": "2026-11-02T09:00:05Z", "Type": "AuditLogs"})
+    assert isinstance(result, Skip) and result.where.field == "activityDisplayName"
 
 
 def test_csv_export_with_utc_headers_streams_rows() -> None:

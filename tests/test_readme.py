@@ -59,4 +59,4 @@ def test_the_local_settings_example_lists_every_setting_and_loads() -> None:
     # With a storage connection it is a valid configuration as it stands.
     values["RISKWATCH_STORAGE"] = "UseDevelopmentStorage=true;AccountName=devstoreaccount1"
     assert load_settings(values).feeds == ("riskDetections", "riskyUsers", "signIns",
-                                           "directoryRoles")
+                                           "directoryAudits", "directoryRoles")

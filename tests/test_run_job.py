@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 from service.ingest.export import registration_for
 from service.run.job import MainJob
 from service.settings import load_settings
+from service.state.audit import AuditLog
 from tests.export_support import new_export_blob
+from tests.graph_actions_server import GraphActionsServer
 from tests.graph_server import GraphRecords, risky_user, simulated_client
 from tests.receivers import Receiver, Reply
 
@@ -200,3 +203,90 @@ def test_a_refused_directory_read_is_a_named_riskwatch_error_and_the_run_goes_on
     assert problem.startswith("directoryRoles: DirectoryReadError: Graph roleAssignments: "
                               "read forbidden")
     assert report.run.delivered >= 1
+
+
+@pytest.fixture
+def actions():
+    """The loopback Graph of the response actions (the reads stay on ``graph_server``)."""
+    with GraphActionsServer() as server:
+        server.add_user(VICTIM_ID, VICTIM)
+        yield server
+
+
+VICTIM, VICTIM_ID = "victim@contoso.com", "6f1d3c2a-0b7e-4d1a-9c3e-2a4b6c8d0e1f"
+
+
+def stolen_credentials(graph_server, records: GraphRecords) -> None:
+    """A high incident with leaked credentials: the policy's high_token_theft case."""
+    who = {"userPrincipalName": VICTIM, "userId": VICTIM_ID}
+    graph_server.data[DETECTIONS] = [records.risk_detection(
+        1, NOW - timedelta(hours=1), riskEventType="leakedCredentials", riskLevel="high",
+        riskDetail="none", **who)]
+    graph_server.data[RISKY_USERS] = [risky_user(
+        1, NOW - timedelta(minutes=30), id=VICTIM_ID, userPrincipalName=VICTIM)]
+    graph_server.data[SIGN_INS] = [records.sign_in(
+        1, NOW - timedelta(minutes=10), riskLevelDuringSignIn="high", riskLevelAggregated="high",
+        riskState="atRisk", riskDetail="none", **who)]
+
+
+def response_job(storage_connection, table_prefix, graph_server, actions, clock, webhook,
+                 mode: str, **more: str) -> MainJob:
+    settings = load_settings({
+        "RISKWATCH_STORAGE": storage_connection, "RISKWATCH_TABLE_PREFIX": table_prefix,
+        "RISKWATCH_GRAPH_BASE_URL": actions.base_url, "RISKWATCH_GRAPH_AUTH": "none",
+        "RISKWATCH_FEEDS": "riskDetections,riskyUsers,signIns",
+        "RISKWATCH_WEBHOOK_URL": webhook.url, "RISKWATCH_WEBHOOK_MIN_SEVERITY": "low",
+        "RISKWATCH_RESPONSE_MODE": mode,
+        "RISKWATCH_EVIDENCE_CONTAINER": "ev" + uuid.uuid4().hex[:12], **more,
+    })
+    return MainJob(settings, graph=simulated_client(graph_server, clock))
+
+
+def test_the_timer_in_enforce_mode_acts_once_on_a_high_incident_and_never_again(
+    storage_connection, table_prefix, graph_server, actions, clock, webhook, peer_corpus
+):
+    stolen_credentials(graph_server, GraphRecords(peer_corpus))
+    job = response_job(storage_connection, table_prefix, graph_server, actions, clock, webhook,
+                       "enforce")
+    first = job.run(NOW)
+    assert (first.response_done, first.response_failures) == (2, [])
+    assert [(a.method, a.path, a.body) for a in actions.calls()] == [
+        ("POST", f"/v1.0/users/{VICTIM_ID}/revokeSignInSessions", None),
+        ("POST", "/v1.0/identityProtection/riskyUsers/confirmCompromised",
+         {"userIds": [VICTIM_ID]})]
+    assert actions.users[VICTIM_ID].risk_state == "confirmedCompromised"
+    records = AuditLog(job.tables).records()
+    assert sorted((r.action, r.outcome, r.policy_rule) for r in records) == [
+        ("confirm-compromised", "done", "high_token_theft"), ("revoke", "done", "high_token_theft")]
+    assert all(r.evidence_prefix and r.graph_request_id for r in records)
+    # The notification told what the policy did about this revision.
+    (told,) = [r.json() for r in webhook.requests if r.json().get("schema", "").startswith(
+        "riskwatch.incident")]
+    assert [p["action"] for p in told["incident"]["response"]] == ["revoke", "confirm-compromised"]
+    second = job.run(NOW + timedelta(minutes=5))  # the same look-back, read again
+    assert (second.response_done, second.response_failures) == (0, [])
+    assert len(actions.calls()) == 2 and len(AuditLog(job.tables).records()) == 2
+
+
+def test_the_policy_runs_once_per_run_after_every_batch(
+    storage_connection, table_prefix, graph_server, actions, clock, webhook, peer_corpus
+):
+    """The feeds' batch opens a high incident, an export blob's batch revises it: plan mode
+    proposes for the revision the run ends with, not once per batch."""
+    stolen_credentials(graph_server, GraphRecords(peer_corpus))
+    graph_server.data[SIGN_INS] = []  # the risky sign-in comes from the export instead
+    name, blob = new_export_blob(storage_connection)
+    job = response_job(storage_connection, table_prefix, graph_server, actions, clock, webhook,
+                       "plan", RISKWATCH_EXPORT_STORAGE=storage_connection)
+    assert job.register_blob(registration_for("insights-logs-signinlogs", name))
+    blob.append_block(diagnostic_sign_in(
+        1, userPrincipalName=VICTIM, userId=VICTIM_ID, riskLevelDuringSignIn="high",
+        riskLevelAggregated="high", riskState="atRisk"))
+    report = job.run(NOW)
+    assert report.sources.events.get("export") == 1
+    (revision,) = report.run.incidents.values()
+    told = [r.json()["incident"]["revision"] for r in webhook.requests]
+    assert revision == 2 and told == [1, 2]  # both revisions told, each high with theft
+    assert sorted((r.action, r.revision) for r in AuditLog(job.tables).records()) == [
+        ("confirm-compromised", 2), ("revoke", 2)]
+    assert report.response_proposed == 2 and actions.asked == []

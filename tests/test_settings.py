@@ -38,7 +38,8 @@ def test_defaults():
         "0 */5 * * * *",
     )
     assert s.lookback == timedelta(hours=48) and s.run_budget == timedelta(seconds=480)
-    assert s.feeds == ("riskDetections", "riskyUsers", "signIns", "directoryRoles")
+    assert s.feeds == ("riskDetections", "riskyUsers", "signIns", "directoryAudits",
+                       "directoryRoles")
     assert (s.graph_base_url, s.graph_auth) == ("https://graph.microsoft.com", "managedidentity")
     assert s.sinks == () and s.rule_params == {} and s.disabled_rules == frozenset()
     assert s.business_hours.days == frozenset(range(5))

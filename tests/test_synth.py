@@ -24,7 +24,12 @@ STORY_RULES = {
     "high_risk_signin_succeeded", "unremediated_user_risk", "priority_risk_detection",
     "impossible_travel", "unfamiliar_country", "brute_force", "password_spray",
     "success_after_failures", "mfa_fatigue", "account_lockouts", "session_multiple_ips",
+    "device_code_phishing", "first_party_client_phishing", "legacy_auth_no_mfa",
+    "disabled_account_probing", "mfa_method_change_after_risk", "app_credential_after_risk",
+    "role_assigned_outside_pim", "ca_policy_mfa_removed",
 }  # fmt: skip
+# Alerts whose principal is a count of users ("12 users"), not one of the story's users.
+MANY_USER_RULES = ("password_spray", "account_lockouts", "disabled_account_probing")
 SIGNIN_FIELDS = {
     "id", "createdDateTime", "userPrincipalName", "userId", "appDisplayName", "ipAddress",
     "status", "location", "deviceDetail", "isInteractive", "riskLevelDuringSignIn",
@@ -88,8 +93,10 @@ def test_sign_ins_carry_graph_fields_and_a_realistic_mix(small) -> None:
     signins = [r for k, r in records if k == "signIn"]
     assert all(r.keys() >= SIGNIN_FIELDS for r in signins)
     codes = Counter(r["status"]["errorCode"] for r in signins)
-    assert 0.8 < codes[0] / len(signins) < 0.99
-    for code in (50126, 50053, 500121, 50074, 50076, 50140, 65001, 53003):
+    # The small tenant is mostly stories' attacks (issue 20 added a low-and-slow spray and
+    # disabled-account probes: 26 more failures), so its success share sits near 0.79.
+    assert 0.75 < codes[0] / len(signins) < 0.99
+    for code in (50126, 50053, 50057, 500121, 50074, 50076, 50140, 65001, 53003):
         assert codes[code] > 0, code
     interactive = sum(r["isInteractive"] for r in signins)
     assert 0.2 < interactive / len(signins) < 0.8
@@ -136,7 +143,7 @@ def test_labels_cover_every_rule_and_point_at_real_records(small) -> None:
     stories = {lab["story"] for lab in labels if lab["expect"] == "quiet"}
     assert stories >= {"five_cities_weekend", "carrier_ips", "long_haul_flight",
                        "consent_storm_65001", "mfa_interrupts", "dismissed_high_risk",
-                       "new_user_abroad"}  # fmt: skip
+                       "new_user_abroad", "helpdesk_mfa_reset", "pim_activation"}  # fmt: skip
     ids = {r["id"] for _, r in records}
     ids |= {f"{r['id']}@{r['riskLastUpdatedDateTime']}" for k, r in records if k == "riskyUser"}
     for lab in labels:
@@ -203,8 +210,7 @@ def test_labels_agree_with_the_rules(tmp_path: Path, small, capsys) -> None:
         start, end = _when(lab["window"][0]), _when(lab["window"][1])
         hits = [a for a in alerts if a["rule_id"] == lab["rule_id"]
                 and _when(a["first_seen"]) <= end and start <= _when(a["last_seen"])
-                and (a["principal"] in users or lab["rule_id"] in ("password_spray",
-                                                                   "account_lockouts"))]
+                and (a["principal"] in users or lab["rule_id"] in MANY_USER_RULES)]
         if bool(hits) != (lab["expect"] == "alert"):
             wrong.append((lab["story"], lab["rule_id"], lab["expect"], len(hits)))
     assert wrong == []
@@ -212,5 +218,5 @@ def test_labels_agree_with_the_rules(tmp_path: Path, small, capsys) -> None:
                  for u in lab["users"]}  # fmt: skip
     stray = [(a["rule_id"], a["principal"]) for a in alerts
              if (a["rule_id"], a["principal"]) not in explained
-             and a["rule_id"] not in ("password_spray", "account_lockouts")]  # fmt: skip
+             and a["rule_id"] not in MANY_USER_RULES]  # fmt: skip
     assert stray == []

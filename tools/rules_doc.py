@@ -30,7 +30,7 @@ def _params(rule: Rule) -> str:
         return "none"
     # The valid range is what the settings accept (checked at start-up, see Settings).
     return "<br>".join(
-        f"`RISKWATCH_{rule.id.upper()}_{p.name.upper()}` = {p.default} ({p.range_text()})"
+        f"`{p.setting_name(rule.id)}` = {p.default} ({p.range_text()})"
         for p in rule.params
     )
 

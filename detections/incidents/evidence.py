@@ -12,7 +12,7 @@ from detections.correlation_history import device_of
 from detections.failures import FailureClass, classify, classify_code
 from detections.history_records import Attempt, SuccessSeen
 from detections.incidents.model import Evidence
-from detections.model import Event, RiskDetection, RiskyUser, SignIn
+from detections.model import DirectoryAudit, Event, RiskDetection, RiskyUser, SignIn
 from detections.predicates import is_active_level, user_key
 
 RESULT_OF_FAILURE: dict[FailureClass, str] = {
@@ -87,12 +87,28 @@ def _risky_user(event: RiskyUser, alerted: bool) -> Evidence:
     )
 
 
+def _audit(event: DirectoryAudit, alerted: bool) -> Evidence:
+    # "User registered security info for bob@... by alice@...": what changed, for whom, by whom.
+    target = next((t.user_principal_name or t.display_name for t in event.targets
+                   if t.user_principal_name or t.display_name), None)
+    on = f" on {target}" if target and target.lower() != event.principal.lower() else ""
+    result = "" if event.succeeded else f" ({event.result or 'result unknown'})"
+    return Evidence(
+        time=event.time, kind="audit", event_id=event.id,
+        summary=f"{event.activity_display_name}{on} by {event.principal}{result}",
+        user=event.principal, ip=event.ip_address, app=event.logged_by_service,
+        result=event.result, alerted=alerted,
+    )
+
+
 def evidence_of(event: Event, *, alerted: bool = False) -> Evidence:
     """``event`` as evidence; ``alerted`` when an alert of the incident fired on it."""
     if isinstance(event, SignIn):
         return _sign_in(event, alerted)
     if isinstance(event, RiskDetection):
         return _detection(event, alerted)
+    if isinstance(event, DirectoryAudit):
+        return _audit(event, alerted)
     return _risky_user(event, alerted)
 
 

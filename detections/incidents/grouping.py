@@ -1,8 +1,10 @@
 """Which alerts join which incident, when an incident closes, and when a revision is due.
 
 - The principal: ``account_lockouts`` and the distributed ``password_spray`` (alerts that
-  span many addresses) belong to the tenant; a one-address spray to that address; every
-  other alert to its user (the lower-cased UPN).
+  span many addresses) belong to the tenant; a one-address spray (burst or low and slow) and
+  ``disabled_account_probing`` to that address; a directory-audit alert about the change's
+  initiator, when that is an application or service principal, to that ``app`` (nobody
+  recorded: the tenant); every other alert to its user (the lower-cased UPN).
 - Any new alert of a principal joins its open incident. An incident closes after
   ``quiet`` (``RISKWATCH_INCIDENT_QUIET_DAYS``, 7 by default) without alert activity,
   or when all the risk behind it is closed: a risky-user record of the principal says
@@ -23,6 +25,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from detections.alerts import Alert
+from detections.audit import ACTOR, ACTOR_TYPE
 from detections.enrich import BusinessHours
 from detections.incidents.breakdown import BreakdownTally, breakdown_of
 from detections.incidents.model import (
@@ -45,6 +48,37 @@ AITM_TYPES = frozenset({"anomalousToken", "attackerinTheMiddle", "tokenIssuerAno
 MAX_USERS = 200  # users a many-user alert lists
 
 
+# Rules whose alert is about one source address (their principal text is a count).
+IP_RULES = frozenset({"disabled_account_probing"})
+IP_SPRAY_FORMS = frozenset({"single_ip", "slow"})  # password_spray's one-address forms
+
+
+def _ip_of(context: Mapping[str, JsonValue], *keys: str) -> str | None:
+    """The first address under ``keys`` (a list's first item, or a text)."""
+    for key in keys:
+        value = context.get(key)
+        if isinstance(value, list) and value and isinstance(value[0], str) and value[0]:
+            return value[0]
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _initiator(principal: str, context: Mapping[str, JsonValue]
+               ) -> tuple[PrincipalType, str] | None:
+    """An audit alert about its initiator (``audit_context``'s ``actor``) that is no user:
+    an application or service principal is its own ``app`` principal (its name would
+    otherwise pass for a UPN, and a response could act on it); nobody recorded, the tenant."""
+    if context.get(ACTOR) != principal:
+        return None
+    kind = context.get(ACTOR_TYPE)
+    if kind == "app":
+        return "app", principal
+    if kind == "unknown":
+        return "tenant", TENANT
+    return None
+
+
 def principal_of(
     rule_id: str, principal: str, context: Mapping[str, JsonValue]
 ) -> tuple[PrincipalType, str]:
@@ -52,16 +86,23 @@ def principal_of(
     if rule_id in TENANT_RULES:
         return "tenant", TENANT
     if rule_id == "password_spray":
-        ips = context.get("ip_addresses")
-        if context.get("form") == "single_ip" and isinstance(ips, list) and ips:
-            return "ip", str(ips[0])
+        ip = _ip_of(context, "ip_addresses", "ip_address")
+        if context.get("form") in IP_SPRAY_FORMS and ip is not None:
+            return "ip", ip
         return "tenant", TENANT
-    return "user", principal.lower()
+    if rule_id in IP_RULES:
+        ip = _ip_of(context, "ip_address")
+        return ("ip", ip) if ip is not None else ("tenant", TENANT)
+    return _initiator(principal, context) or ("user", principal.lower())
 
 
 def incident_id_for(principal_type: str, principal: str, opening_alert_id: str) -> str:
     text = f"{principal_type}\n{principal}\n{opening_alert_id}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+# A device code or first-party client phish is at least a medium incident on its own.
+PHISHING_FLOW_RULES = frozenset({"device_code_phishing", "first_party_client_phishing"})
 
 
 def signals_of(
@@ -89,6 +130,8 @@ def signals_of(
     changed = context.get("changed")
     if rule_id == "session_multiple_ips" and isinstance(changed, list) and "country" in changed:
         found.append("token_replay")
+    if rule_id in PHISHING_FLOW_RULES:
+        found.append("phishing_flow")
     return tuple(found)
 
 

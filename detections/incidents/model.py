@@ -13,10 +13,11 @@ from typing import Any, Literal, TypeAlias
 
 from detections.history_records import stored_time
 
-PrincipalType: TypeAlias = Literal["user", "ip", "tenant"]
+# "app": an application or service principal that initiated a directory change.
+PrincipalType: TypeAlias = Literal["user", "ip", "tenant", "app"]
 Verdict: TypeAlias = Literal["low", "medium", "high"]
 Effect: TypeAlias = Literal["raises", "lowers"]
-EvidenceKind: TypeAlias = Literal["signin", "detection", "risky_user", "omitted"]
+EvidenceKind: TypeAlias = Literal["signin", "detection", "risky_user", "audit", "omitted"]
 # Sign-in result classes, from the one errorCode table (detections.failures).
 RESULT_CLASSES = (
     "success", "credential_failure", "mfa_failure", "interrupt", "consent", "policy_block",

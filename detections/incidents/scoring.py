@@ -31,21 +31,35 @@ FAMILIES = {
         "user_risk_detection", "unremediated_user_risk", "priority_risk_detection")),
     "credential_attack": ("credential attack", (
         "brute_force", "password_spray", "account_lockouts", "success_after_failures",
-        "mfa_fatigue")),
+        "mfa_fatigue", "disabled_account_probing")),
+    # How the token was obtained: a phished flow or a password alone (issue 20).
+    "sign_in_technique": ("sign-in technique", (
+        "device_code_phishing", "first_party_client_phishing", "legacy_auth_no_mfa")),
     "location_anomaly": ("location anomaly", ("impossible_travel", "unfamiliar_country")),
     "session_anomaly": ("session anomaly", ("session_multiple_ips",)),
+    # What a taken account does next (directory audits): an independent family, so a risky
+    # sign-in followed by a new MFA method agrees across two families.
+    "account_persistence": ("account persistence", (
+        "mfa_method_change_after_risk", "app_credential_after_risk",
+        "role_assigned_outside_pim", "ca_policy_mfa_removed")),
 }
 FAMILY_OF = {rule: family for family, (_, rules) in FAMILIES.items() for rule in rules}
+# Sigma rules (``sigma:<id>``, loaded at run time) are one family worth at most a medium alert,
+# and never count as agreement: most restate a built-in rule's signal (README, Sigma rules).
+SIGMA_FAMILY = "Sigma rules"  # not in FAMILIES (its rules are loaded at run time): its name
+SIGMA_FAMILY_CAP = 25
 
 # Signals an alert carries (grouping.signals_of reads them from the alert's context).
 SIGNAL_POINTS = {"unchallenged": 20, "success_after_failures": 25, "aitm": 25,
-                 "token_replay": 25, "leaked": 20}
+                 "token_replay": 25, "leaked": 20, "phishing_flow": 15}
 SIGNAL_TEXT = {
     "unchallenged": "a high-risk sign-in succeeded without any challenge",
     "success_after_failures": "a sign-in succeeded after repeated failures",
     "aitm": "an adversary-in-the-middle or token anomaly detection (act at any level)",
     "token_replay": "one session was used from another country and network (token replay)",
     "leaked": "the user's credentials were found leaked",
+    "phishing_flow": "tokens came through a flow phishing kits use (device code, a developer "
+                     "client new to the user)",
 }
 LOWER_POINTS = {"carrier_routing": 20, "known_device": 10, "secure_password_change": 25,
                 "consent_or_interrupts": 10}
@@ -67,6 +81,8 @@ def verdict_of(score: int) -> Verdict:
 
 
 def family_of(rule_id: str) -> str:
+    if rule_id.startswith("sigma:"):
+        return SIGMA_FAMILY
     return FAMILY_OF.get(rule_id, rule_id)  # an unknown rule is a family of its own
 
 
@@ -83,7 +99,7 @@ def _family_reasons(alerts: Sequence[AlertFacts]) -> list[Reason]:
         ranked = sorted(members, key=lambda a: (-SEVERITY_POINTS.get(a.severity, 0), a.rule_id,
                                                 a.alert_id))
         parts = [SEVERITY_POINTS.get(a.severity, 0) >> i for i, a in enumerate(ranked)]
-        points = min(FAMILY_CAP, sum(parts))
+        points = min(SIGMA_FAMILY_CAP if family == SIGMA_FAMILY else FAMILY_CAP, sum(parts))
         name = FAMILIES.get(family, (family, ()))[0]
         listed = ", ".join(f"{a.rule_id} ({a.severity})" for a in ranked[:5])
         more = f" and {len(ranked) - 5} more" if len(ranked) > 5 else ""
@@ -92,12 +108,13 @@ def _family_reasons(alerts: Sequence[AlertFacts]) -> list[Reason]:
             text += " (several alerts of one family count with diminishing returns)"
         reasons.append(Reason(text=text, effect="raises", rule_id=ranked[0].rule_id,
                               event_ids=_ids(*(a.event_ids for a in ranked)), points=points))
-    if len(by_family) > 1:
-        names = ", ".join(FAMILIES.get(f, (f, ()))[0] for f in sorted(by_family))
+    agreeing = sorted(f for f in by_family if f != SIGMA_FAMILY)
+    if len(agreeing) > 1:
+        names = ", ".join(FAMILIES.get(f, (f, ()))[0] for f in agreeing)
         reasons.append(Reason(
-            text=f"{len(by_family)} independent signal families agree: {names}",
+            text=f"{len(agreeing)} independent signal families agree: {names}",
             effect="raises", rule_id=None, event_ids=(),
-            points=AGREEMENT_POINTS * (len(by_family) - 1)))
+            points=AGREEMENT_POINTS * (len(agreeing) - 1)))
     return reasons
 
 

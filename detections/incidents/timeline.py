@@ -1,10 +1,11 @@
 """The incident timeline: its evidence in time order, thinned when long.
 
 A long timeline keeps its first and last entries, every entry an alert fired on,
-every detection and risky-user record, and the turning points: a sign-in whose result,
-country, address, device or risk differs from the one before it (failures turning into a
-success score highest). What is left out becomes an ``omitted`` entry in its place that
-says how many entries it stands for, so the reader sees where the gaps are.
+every detection, risky-user record and directory audit, and the turning points: a
+sign-in whose result, country, address, device or risk differs from the one before it
+(failures turning into a success score highest). What is left out becomes an ``omitted``
+entry in its place that says how many entries it stands for, so the reader sees where the
+gaps are.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from detections.incidents.model import Evidence
 MAX_KEPT = 200  # entries an incident keeps for later revisions
 SHOWN = 30  # entries a published timeline shows
 FAILURES = frozenset({"credential_failure", "mfa_failure", "policy_block", "other"})
-_KIND_ORDER = {"detection": 0, "risky_user": 1, "signin": 2, "omitted": 3}
+_KIND_ORDER = {"detection": 0, "risky_user": 1, "signin": 2, "audit": 3, "omitted": 4}
 
 
 def order_key(item: Evidence) -> tuple[object, ...]:

@@ -22,6 +22,7 @@ _BY_NAME: dict[str, tuple[EventKind, SignInCategory | None]] = {
     "aadserviceprincipalriskevents": ("riskDetection", None),
     "riskyusers": ("riskyUser", None),
     "aadriskyusers": ("riskyUser", None),
+    "auditlogs": ("directoryAudit", None),  # the export's category and the Log Analytics table
 }
 # Exact spellings first: saves a lower() per record on the hot path.
 _EXACT = {

@@ -12,6 +12,7 @@ from typing import Any
 
 from detections.model import Event, EventKind
 from detections.normalize import categories
+from detections.normalize.audit import looks_like_audit
 from detections.normalize.fields import FieldError, brief, string
 from detections.normalize.graph import BUILDERS
 from detections.normalize.nested import obj
@@ -36,11 +37,15 @@ def normalize_diagnostic(rec: Mapping[str, Any], kind: EventKind | None) -> Even
         operation = _any_case(rec, "operationName")
         if operation == categories.SIGN_IN_OPERATION:
             entry = ("signIn", None)
+        elif kind is None and _audit_properties(rec):
+            # An audit record under its audit category (ApplicationManagement ...) instead
+            # of AuditLogs, as some re-exports write it (Panther's corpus does).
+            entry = ("directoryAudit", None)
         elif kind is None:
             raise FieldError(
                 "category",
                 f"category {brief(category)} (operation {brief(operation)}) is not a sign-in, "
-                "risk detection or risky user record",
+                "risk detection, risky user or directory audit record",
             )
     props = _any_case(rec, "properties")
     if type(props) is not dict:
@@ -48,6 +53,8 @@ def normalize_diagnostic(rec: Mapping[str, Any], kind: EventKind | None) -> Even
     if not props:
         raise FieldError("properties", "missing properties (the exported object)")
     event_kind = kind or (entry[0] if entry else "signIn")
+    if event_kind == "directoryAudit":
+        props = _audit_fallbacks(rec, props)
     is_sign_in = event_kind == "signIn"
     tenant = _any_case(rec, "tenantId")
     outer = Outer(
@@ -62,6 +69,21 @@ def normalize_diagnostic(rec: Mapping[str, Any], kind: EventKind | None) -> Even
         correlation_id=_any_case(rec, "correlationId"),
     )
     return BUILDERS[event_kind](props, outer)
+
+
+def _audit_fallbacks(rec: Mapping[str, Any], props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The top-level operationName and result stand in for the object's own when missing."""
+    missing = {}
+    if not props.get("activityDisplayName") and not props.get("operationName"):
+        missing["operationName"] = _any_case(rec, "operationName")
+    if not props.get("result"):
+        missing["result"] = _any_case(rec, "result")
+    return {**props, **missing} if any(v is not None for v in missing.values()) else props
+
+
+def _audit_properties(rec: Mapping[str, Any]) -> bool:
+    props = _any_case(rec, "properties")
+    return isinstance(props, Mapping) and looks_like_audit(props)
 
 
 def _tenant_from_resource(resource_id: object) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from detections.model import Event, EventKind
+from detections.normalize.audit import build_directory_audit, looks_like_audit
 from detections.normalize.fields import FieldError, brief
 from detections.normalize.risk import build_risk_detection, build_risky_user
 from detections.normalize.signin import NO_OUTER, Outer, build_sign_in
@@ -20,6 +21,7 @@ BUILDERS: dict[EventKind, Builder] = {
     "signIn": build_sign_in,
     "riskDetection": build_risk_detection,
     "riskyUser": build_risky_user,
+    "directoryAudit": build_directory_audit,
 }
 
 _ODATA_TYPE_KIND: dict[str, EventKind] = {
@@ -28,9 +30,11 @@ _ODATA_TYPE_KIND: dict[str, EventKind] = {
     "#microsoft.graph.servicePrincipalRiskDetection": "riskDetection",
     "#microsoft.graph.riskyUser": "riskyUser",
     "#microsoft.graph.riskyUserHistoryItem": "riskyUser",
+    "#microsoft.graph.directoryAudit": "directoryAudit",
 }
 UNKNOWN_RECORD = (
-    "cannot tell what this record is: not a sign-in, risk detection or risky user "
+    "cannot tell what this record is: not a sign-in, risk detection, risky user or "
+    "directory audit "
     "(no @odata.type, export category, Type column or known fields)"
 )
 
@@ -46,6 +50,8 @@ def kind_from_context(context: object) -> EventKind | None:
         return "riskDetection"
     if "riskyusers" in tail:
         return "riskyUser"
+    if "directoryaudits" in tail:
+        return "directoryAudit"
     return None
 
 
@@ -55,6 +61,8 @@ def kind_from_fields(rec: Mapping[str, Any]) -> EventKind | None:
         return "riskDetection"
     if "riskLastUpdatedDateTime" in rec:
         return "riskyUser"
+    if "activityDateTime" in rec and looks_like_audit(rec):  # the cheap half first
+        return "directoryAudit"
     if "createdDateTime" in rec and (
         "appId" in rec
         or "userPrincipalName" in rec
@@ -74,7 +82,8 @@ def graph_kind(rec: Mapping[str, Any], hint: EventKind | None) -> EventKind:
         if kind is None:
             raise FieldError(
                 "@odata.type",
-                f"{brief(odata_type)} is not a sign-in, risk detection or risky user",
+                f"{brief(odata_type)} is not a sign-in, risk detection, risky user or "
+                "directory audit",
             )
         return kind
     kind = hint or kind_from_fields(rec)

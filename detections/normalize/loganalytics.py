@@ -67,7 +67,7 @@ def normalize_loganalytics(row: Mapping[str, Any], kind: EventKind | None) -> Ev
     event_kind = kind or (entry[0] if entry else kind_from_fields(obj))
     if event_kind is None:
         if table:
-            reason = f"table {brief(table)} is not a sign-in, risk or risky user table"
+            reason = f"table {brief(table)} is not a sign-in, risk, risky user or audit table"
             raise FieldError("Type", reason)
         raise FieldError(None, UNKNOWN_RECORD)
     outer = Outer(

@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeAlias
 
 from detections.errors import Where
 from detections.model import Event, EventKind
+from detections.normalize.audit import looks_like_audit
 from detections.normalize.diagnostic import normalize_diagnostic
 from detections.normalize.fields import FieldError, brief
 from detections.normalize.graph import kind_from_fields, normalize_graph
@@ -40,6 +41,8 @@ def detect_format(record: Mapping[str, Any]) -> Format:
     if not record.keys().isdisjoint(MARKERS):
         # A capitalised export record (Time, Category, Properties, TenantId) shares TenantId.
         return "diagnostic" if _has_key_any_case(record, "properties") else "loganalytics"
+    if "activityDateTime" in record and looks_like_audit(record):
+        return "graph"  # a Graph directoryAudit has a category of its own (RoleManagement)
     if "category" in record or "operationName" in record or "operationname" in record:
         return "diagnostic"  # an export record without properties: skipped with its category
     if "@odata.type" in record or kind_from_fields(record) is not None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from detections.model import NO_DEVICE, NO_LOCATION, Device, SignIn, SignInCategory
+from detections.normalize import authdetail as a
 from detections.normalize import fields as f
 from detections.normalize import nested as n
 from detections.normalize.construct import fast_constructor
@@ -83,6 +84,10 @@ _SIGN_IN_TEXTS = TextFields(
         "user_agent": "userAgent",
         "client_app_used": "clientAppUsed",
         "tenant_id": "tenantId",
+        "authentication_protocol": "authenticationProtocol",
+        "original_transfer_method": "originalTransferMethod",
+        "incoming_token_type": "incomingTokenType",
+        "user_type": "userType",
         "location.city": "location.city",
         "location.state": "location.state",
         "location.country": "location.countryOrRegion",
@@ -180,6 +185,20 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
             user_agent=g("userAgent") or None,
             client_app_used=g("clientAppUsed") or None,
             tenant_id=outer.tenant_id or g("tenantId") or g("homeTenantId") or None,
+            authentication_protocol=g("authenticationProtocol") or None,
+            original_transfer_method=g("originalTransferMethod") or None,
+            incoming_token_type=g("incomingTokenType") or None,
+            # Log Analytics names the resource's app id ResourceIdentity (its ResourceId
+            # is the log's Azure path); Graph and the export's properties say resourceId.
+            resource_id=a.resource_app_id(g("resourceIdentity") or g("resourceId"),
+                                          pre + "resourceId"),
+            conditional_access_audiences=a.audiences(
+                g("conditionalAccessAudiences"), pre + "conditionalAccessAudiences"
+            ),
+            authentication_methods=a.methods(
+                g("authenticationDetails"), pre + "authenticationDetails"
+            ),
+            user_type=g("userType") or None,
         ),
         pre,
     )

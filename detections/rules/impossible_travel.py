@@ -43,14 +43,20 @@ def match(event: Event, ctx: Context) -> Finding | None:
     if user is None or here.anonymized or _place(here) is None:
         return None
     key = (here.time, here.event_id)
-    timeline = [
-        s
-        for s in user.successes
-        if not s.anonymized and _place(s) is not None and s.event_id != here.event_id
-    ]
-    earlier = [s for s in timeline if (s.time, s.event_id) < key]
-    later = [s for s in timeline if (s.time, s.event_id) > key]
-    pairs = ([(earlier[-1], here)] if earlier else []) + ([(here, later[0])] if later else [])
+    # The timeline's neighbours of ``here``: successes are kept sorted by (time, id), so
+    # walking back from the newest finds the sign-in right after it, then right before.
+    before: SuccessSeen | None = None
+    after: SuccessSeen | None = None
+    for s in reversed(user.successes):
+        if s.anonymized or s.event_id == here.event_id or _place(s) is None:
+            continue
+        if (s.time, s.event_id) < key:
+            before = s
+            break
+        after = s
+    pairs = ([(before, here)] if before is not None else []) + (
+        [(here, after)] if after is not None else []
+    )
     for a, b in pairs:
         finding = _judge(a, b, ctx, event.principal)
         if finding is not None:

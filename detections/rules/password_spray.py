@@ -1,11 +1,13 @@
 """Password spray: one password tried against many users.
 
-Two forms. From one IP: credential failures against many distinct users in a
+Three forms. From one IP: credential failures against many distinct users in a
 window (Sentinel: >= 5 users per 20 min; Elastic: >= 15 in 30 min; default 10
 in 30 min), with failed users outnumbering the users the same IP signed in
-successfully (a busy office NAT has many of both). Distributed: the same error
-code against many users from several IPs, none of them with more successful
-users than failed ones.
+successfully (a busy office NAT has many of both). Low and slow: the same from
+one IP over a long horizon (default 20 users in 24 hours; Sentinel's daily
+analytic counts users per IP over days), the same comparison with successes.
+Distributed: the same error code against many users from several IPs, none of
+them with more successful users than failed ones.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any
 
 from detections.correlation import ids, summary, user_sign_in
 from detections.correlation_history import attempt_record
-from detections.history_records import Attempt
+from detections.history_records import MAX_STORED_KEY, Attempt
 from detections.model import Event, Severity, SignIn
-from detections.rule import Context, Finding, Param, Rule, RuleTest
+from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
 from detections.testing import series
 from detections.windows import between, busiest, with_event
 
@@ -52,6 +54,9 @@ def match(event: Event, ctx: Context) -> Finding | None:
         ok = _successful_users(ctx, {sign_in.ip_address}, burst[0].time, burst[-1].time)
         if len(failed - ok) > len(ok):
             return _finding(f"from {sign_in.ip_address}", burst, (sign_in.ip_address,))
+    slow = _slow(sign_in, record, ctx)
+    if slow is not None:
+        return slow
     same_code = [a for a in ctx.history.tenant.failures if a.code == sign_in.error_code]
     spread = busiest(with_event(same_code, record), sign_in.time, span, _user)
     users, ips = {a.user for a in spread}, {a.ip for a in spread if a.ip}
@@ -66,6 +71,40 @@ def match(event: Event, ctx: Context) -> Finding | None:
         f"from {len(ips)} IP addresses (error {sign_in.error_code})",
         spread,
         ("distributed", str(sign_in.error_code)),
+    )
+
+
+def _slow(sign_in: SignIn, record: Attempt, ctx: Context) -> Finding | None:
+    """Low and slow: distinct failed users of the IP over the long horizon (bounded per IP
+    in the history: the last failure and success of each of up to 500 users, 72 hours)."""
+    state = ctx.history.ip(sign_in.ip_address)
+    start = sign_in.time - timedelta(hours=ctx.int_param("slow_window_hours"))
+
+    def within(users: dict[str, datetime]) -> set[str]:
+        return {u for u, t in users.items() if start <= t <= sign_in.time}
+
+    failed = within(state.failed_users if state else {}) | {record.user[:MAX_STORED_KEY]}
+    if len(failed) < ctx.int_param("slow_min_users"):
+        return None
+    ok = within(state.ok_users) if state else set()
+    if len(failed - ok) <= len(ok):
+        return None
+    recent = [a for a in (state.failures if state else []) if a.time >= start]
+    return Finding(
+        title=f"Low and slow password spray against {len(failed)} users from "
+        f"{sign_in.ip_address} in {ctx.int_param('slow_window_hours')} h",
+        principal=f"{len(failed)} users",
+        context={
+            "form": "slow",
+            "distinct_users": len(failed),
+            "users": list[JsonValue](sorted(failed)[:25]),
+            "successful_users": len(ok),
+            "window_hours": ctx.int_param("slow_window_hours"),
+            "ip_address": sign_in.ip_address,
+            "last_seen": sign_in.time.isoformat(),
+        },
+        dedup_values=("slow", sign_in.ip_address or ""),
+        related_event_ids=(*ids(recent), sign_in.id)[-20:],
     )
 
 
@@ -84,14 +123,19 @@ def _spray(n: int, prefix: str, **overrides: Any) -> tuple[SignIn, ...]:
     return series(n, prefix=prefix, per_user=True, step=timedelta(minutes=1), **overrides)
 
 
+def _slow_spray(n: int, hours: float = 1.2) -> tuple[SignIn, ...]:
+    return series(n, prefix="slow", per_user=True, step=timedelta(hours=hours), **FAIL)
+
+
 RULE = Rule(
     uses_history=True,
     id="password_spray",
-    version=1,
+    version=2,
     title="Password spray",
     description=(
         "Credential failures against many distinct users from one IP address (failed users "
-        "outnumbering successful ones), or with the same error code from several IPs."
+        "outnumbering successful ones), fast or low and slow over a day, or with the same "
+        "error code from several IPs."
     ),
     severity=Severity.MEDIUM,
     risk_score=60,
@@ -116,7 +160,8 @@ RULE = Rule(
         "credential_access_entra_id_brute_force_activity.toml",
     ),
     known_gaps=(
-        "A spray slower than the window (one attempt per user per hour) is not seen.",
+        "The slow form keeps each IP's last failure and success of up to 500 users for 72 "
+        "hours: a slower spray, or one spread over more IPs, is not seen.",
         "In the deployed app, successes of spraying IPs are known only within the retention.",
     ),
     params=(
@@ -131,6 +176,18 @@ RULE = Rule(
             default=30,
             description="Window of both forms.",
             minimum=1, maximum=360,
+        ),
+        Param(
+            name="slow_window_hours",
+            default=24,
+            description="Horizon of the low-and-slow form (one IP).",
+            minimum=1, maximum=72,
+        ),
+        Param(
+            name="slow_min_users",
+            default=20,
+            description="Distinct failed users from one IP within the slow horizon.",
+            minimum=2, maximum=500,
         ),
         Param(
             name="distributed_min_users",
@@ -170,6 +227,31 @@ RULE = Rule(
             name="65001 from many users is no spray",
             before=_spray(20, "c", success=False, error_code=65001),
             event=_spray(21, "c", success=False, error_code=65001)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="twenty users over a day, one an hour, fire as the slow form",
+            before=_slow_spray(19),
+            event=_slow_spray(20)[-1],
+            expect=True,
+            dedup=("slow", "203.0.113.10"),
+        ),
+        RuleTest(
+            name="nineteen users over a day do not",
+            before=_slow_spray(18),
+            event=_slow_spray(19)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="a slow spray from an office NAT with more successful users does not",
+            before=_slow_spray(19) + _spray(25, "ok", ip_address="203.0.113.10"),
+            event=_slow_spray(20)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="twenty users over two days are outside the slow window",
+            before=_slow_spray(19, hours=2.5),
+            event=_slow_spray(20, hours=2.5)[-1],
             expect=False,
         ),
         RuleTest(

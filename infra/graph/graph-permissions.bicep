@@ -15,7 +15,7 @@
 // By hand (an administrator, when the deployer may not grant: grantGraphPermissions=false):
 //   az deployment group create -g <rg> -n riskwatch-graph-permissions \
 //     -f infra/graph/graph-permissions.bicep \
-//     -p principalId=<RISKWATCH_IDENTITY_PRINCIPAL_ID> feeds=riskDetections,riskyUsers,signIns,directoryRoles
+//     -p principalId=<RISKWATCH_IDENTITY_PRINCIPAL_ID> feeds=riskDetections,riskyUsers,signIns,directoryAudits,directoryRoles
 
 extension microsoftGraphV1
 
@@ -37,14 +37,27 @@ var feedPermissions = {
   nonInteractiveSignIns: 'AuditLog.Read.All'
   servicePrincipalSignIns: 'AuditLog.Read.All'
   managedIdentitySignIns: 'AuditLog.Read.All'
+  directoryAudits: 'AuditLog.Read.All'
   servicePrincipalRiskDetections: 'IdentityRiskEvent.Read.All'
   directoryRoles: 'RoleManagement.Read.Directory' // least privileged for roleAssignments
 }
 
-// Only with enableRemediation=true: confirm compromised / dismiss risky users.
-var remediationPermissions = [
-  'IdentityRiskyUser.ReadWrite.All'
-]
+@description('With enableRemediation: the response actions to allow (comma list of revoke, confirm-compromised, dismiss, disable, enable); each adds only the permission it needs.')
+param remediationActions string = 'revoke,confirm-compromised,dismiss'
+
+// Action -> least-privileged application permissions; mirrors ACTION_PERMISSIONS in
+// service/response/graph_actions.py (tests/test_infra_graph.py compares them).
+var actionPermissions = {
+  revoke: ['User.RevokeSessions.All']
+  'confirm-compromised': ['IdentityRiskyUser.ReadWrite.All']
+  dismiss: ['IdentityRiskyUser.ReadWrite.All']
+  disable: ['User.EnableDisableAccount.All', 'User.Read.All'] // not User.ReadWrite.All
+  enable: ['User.EnableDisableAccount.All', 'User.Read.All']
+}
+
+// Only with enableRemediation=true: the permissions of the chosen actions.
+var remediationLists = [for action in split(remediationActions, ','): actionPermissions[trim(action)]]
+var remediationPermissions = flatten(remediationLists)
 
 var readPermissions = [for feed in split(feeds, ','): feedPermissions[trim(feed)]]
 

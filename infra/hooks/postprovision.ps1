@@ -8,7 +8,7 @@ $ErrorActionPreference = 'Stop'
 $MaxAttempts = 5    # 30 + 60 + 120 + 240 s between them: at most 7.5 minutes of waiting
 $FirstDelay = 30
 
-$feeds = if ($env:RISKWATCH_GRAPH_FEEDS) { $env:RISKWATCH_GRAPH_FEEDS } else { 'riskDetections,riskyUsers,signIns,directoryRoles' }
+$feeds = if ($env:RISKWATCH_GRAPH_FEEDS) { $env:RISKWATCH_GRAPH_FEEDS } else { 'riskDetections,riskyUsers,signIns,directoryAudits,directoryRoles' }
 $remediation = if ($env:RISKWATCH_GRAPH_REMEDIATION) { $env:RISKWATCH_GRAPH_REMEDIATION } else { 'false' }
 $adminCommand = "  az deployment group create -g $env:AZURE_RESOURCE_GROUP -n riskwatch-graph-permissions -f infra/graph/graph-permissions.bicep -p principalId=$env:RISKWATCH_IDENTITY_PRINCIPAL_ID feeds=$feeds enableRemediation=$remediation"
 

@@ -15,7 +15,7 @@ FIRST_DELAY=30
 admin_command() {
   echo "  az deployment group create -g ${AZURE_RESOURCE_GROUP:-rg-riskwatch-<env>} -n riskwatch-graph-permissions \\"
   echo "    -f infra/graph/graph-permissions.bicep \\"
-  echo "    -p principalId=${RISKWATCH_IDENTITY_PRINCIPAL_ID:-<RISKWATCH_IDENTITY_PRINCIPAL_ID>} feeds=${RISKWATCH_GRAPH_FEEDS:-riskDetections,riskyUsers,signIns,directoryRoles} enableRemediation=${RISKWATCH_GRAPH_REMEDIATION:-false}"
+  echo "    -p principalId=${RISKWATCH_IDENTITY_PRINCIPAL_ID:-<RISKWATCH_IDENTITY_PRINCIPAL_ID>} feeds=${RISKWATCH_GRAPH_FEEDS:-riskDetections,riskyUsers,signIns,directoryAudits,directoryRoles} enableRemediation=${RISKWATCH_GRAPH_REMEDIATION:-false}"
 }
 
 if [ "${RISKWATCH_GRAPH_GRANT:-true}" != "true" ]; then
@@ -36,7 +36,7 @@ while :; do
       --name riskwatch-graph-permissions \
       --template-file infra/graph/graph-permissions.bicep \
       --parameters principalId="$RISKWATCH_IDENTITY_PRINCIPAL_ID" \
-                   feeds="${RISKWATCH_GRAPH_FEEDS:-riskDetections,riskyUsers,signIns,directoryRoles}" \
+                   feeds="${RISKWATCH_GRAPH_FEEDS:-riskDetections,riskyUsers,signIns,directoryAudits,directoryRoles}" \
                    enableRemediation="${RISKWATCH_GRAPH_REMEDIATION:-false}" \
       --output none 2>&1); then
     echo "postprovision: Graph app roles granted (attempt $attempt of $MAX_ATTEMPTS)."

@@ -33,6 +33,11 @@ param alertSinks array
 @description('Export storage account name for the diagnostic-settings path; empty: path off.')
 param exportStorageAccountName string = ''
 
+@description('Event Hubs path (all three empty: off): <namespace>.servicebus.windows.net, hub, consumer group.')
+param eventHubNamespace string = ''
+param eventHubName string = ''
+param eventHubConsumerGroup string = ''
+
 param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
@@ -124,6 +129,16 @@ var exportSettings = {
   RISKWATCH_EXPORT_STORAGE__clientId: identityClientId
 }
 
+// The Event Hubs trigger's identity-based connection (RISKWATCH_EVENTHUB__*), read by the host;
+// the trigger is indexed only when these exist (service/functions/triggers.py).
+var eventHubSettings = {
+  RISKWATCH_EVENTHUB__fullyQualifiedNamespace: eventHubNamespace
+  RISKWATCH_EVENTHUB__credential: 'managedidentity'
+  RISKWATCH_EVENTHUB__clientId: identityClientId
+  RISKWATCH_EVENTHUB_NAME: eventHubName
+  RISKWATCH_EVENTHUB_CONSUMER_GROUP: eventHubConsumerGroup
+}
+
 // Only the sinks switched on get settings; the export settings only with the export path.
 var allSettings = union(
   hostSettings,
@@ -131,7 +146,8 @@ var allSettings = union(
   contains(alertSinks, 'webhook') ? webhookSettings : {},
   contains(alertSinks, 'teams') ? teamsSettings : {},
   contains(alertSinks, 'slack') ? slackSettings : {},
-  empty(exportStorageAccountName) ? {} : exportSettings
+  empty(exportStorageAccountName) ? {} : exportSettings,
+  empty(eventHubName) ? {} : eventHubSettings
 )
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {

@@ -29,6 +29,7 @@ param exportContainers array = [
   'insights-logs-userriskevents'
   'insights-logs-riskyusers'
   'insights-logs-serviceprincipalriskevents'
+  'insights-logs-auditlogs'
 ]
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {

@@ -1,4 +1,4 @@
-// Tenant-level Entra ID diagnostic setting: export the sign-in and risk logs to the
+// Tenant-level Entra ID diagnostic setting: export the sign-in, risk and audit logs to the
 // export storage account. Separate because it is a TENANT-scope deployment, which needs
 // an administrator (see infra/README-deploy.md), and it is optional.
 //
@@ -21,6 +21,7 @@ param categories array = [
   'UserRiskEvents'
   'RiskyUsers'
   'ServicePrincipalRiskEvents'
+  'AuditLogs' // directory audits: what an account does after a risky sign-in
 ]
 
 resource diagnosticSetting 'microsoft.aadiam/diagnosticSettings@2017-04-01' = {

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -73,6 +74,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         from service.cli.outbox import run_outbox
 
         return run_outbox(args, sys.stdout, sys.stderr)
+    if args.command == "review":
+        from service.cli.review import run_review
+
+        return run_review(args, sys.stdout, sys.stderr)
+    if args.command == "evidence":
+        from service.cli.evidence import run_evidence
+
+        return run_evidence(args, sys.stdout, sys.stderr)
+    if args.command == "label":
+        from service.cli.label import run_label
+
+        return run_label(args, sys.stdout, sys.stderr)
+    if args.command == "respond":
+        from service.cli.respond import run_respond
+
+        return run_respond(args, sys.stdout, sys.stderr)
+    if args.command == "audit":
+        from service.cli.audit import run_audit
+
+        return run_audit(args, sys.stdout, sys.stderr)
+    if args.sigma:
+        from service.sigma.cli import list_sigma
+
+        return list_sigma(args.sigma, as_json=args.json, out=sys.stdout)
     return list_rules(load_rules(), as_json=args.json, out=sys.stdout)
 
 
@@ -91,6 +116,10 @@ def run_scan(
     # The same thresholds, disabled rules and business hours as the deployed app.
     detection = load_detection_settings()
     rules = [r for r in load_rules() if r.id not in detection.disabled_rules]
+    if args.sigma:  # the folder's supported Sigma rules, beside the built-in ones
+        from service.sigma.cli import sigma_rules
+
+        rules += sigma_rules(args.sigma, err, detection.disabled_rules)
     privileged = _directory(args.directory) if args.directory else PrivilegedMap()
     paths = scan_mod.expand_paths(args.paths)
     options = scan_mod.ScanOptions(
@@ -183,6 +212,8 @@ def run_once(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from service.settings import load_settings
 
     settings = load_settings()
+    if args.sigma:  # --sigma DIR instead of RISKWATCH_SIGMA_RULES
+        settings = replace(settings, sigma_rules=args.sigma)
     sinks = [*configured_sinks(settings), *([ConsoleSink(out)] if args.print else [])]
     files = scan_mod.expand_paths(args.input) if args.input else None
     report = MainJob(settings, sinks=sinks).run(args.now or datetime.now(UTC), files=files)

@@ -86,7 +86,7 @@ class Segment:
             self._touch(record.user, record.user)
 
     def _touch(self, key: str, principal: str) -> None:
-        if self.principal_type == "user":
+        if self.principal_type in ("user", "app"):  # only addresses and the tenant touch users
             return
         if self.users.get(key, key) == key and (key in self.users or len(self.users) < MAX_USERS):
             self.users[key] = principal  # a name replaces the bare key history gave
@@ -140,6 +140,8 @@ class IncidentRecorder:
             segment.user_key = user_key_of(match.event)
             self._by_user.setdefault(principal, []).append(segment)
             self._seed_user(segment)
+        elif kind == "app":  # the application's own events (its changes, its sign-ins)
+            self._by_user.setdefault(principal.lower(), []).append(segment)
         return segment
 
     def _seed_user(self, segment: Segment) -> None:
@@ -187,7 +189,8 @@ class IncidentRecorder:
     def _stop(self, segment: Segment, why: str) -> None:
         segment.closed = why
         # Stop following: the indexes keep only segments that can still grow.
-        for index, keys in ((self._by_user, (segment.principal,)), (self._by_ip, segment.ips)):
+        for index, keys in ((self._by_user, (segment.principal.lower(),)),
+                            (self._by_ip, segment.ips)):
             for key in keys:
                 left = [s for s in index.get(key, ()) if s is not segment]
                 if left:

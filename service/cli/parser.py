@@ -13,9 +13,12 @@ exit status:
   0  it ran (alerts or not)
   1  a feed, sink or rule failed (the reasons are on stderr)
   2  usage error: bad arguments or invalid settings
-  3  no input could be read"""
+  3  no input could be read
+  4  respond without --yes: the call was printed, not made"""
 
 STATUSES = ("pending", "dead", "delivered")
+SIGMA_HELP = ("also run the Sigma rules of this folder and its subfolders (product azure: "
+              "riskdetection, signinlogs, auditlogs; see README, Sigma rules)")
 
 
 def version() -> str:
@@ -63,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     _run(sub)
     _baseline(sub)
     _outbox(sub)
+    from service.cli.label import add_label_parser
+    from service.cli.review import add_review_parser
+
+    add_review_parser(sub, _command, parse_now)
+    add_label_parser(sub, _command, parse_now)
+    from service.cli.evidence import add_evidence_parser
+
+    add_evidence_parser(sub, _command)
+    from service.cli.audit import add_audit_parser
+    from service.cli.respond import add_respond_parser
+
+    add_respond_parser(sub, _command, parse_now)
+    add_audit_parser(sub, _command, parse_now)
     return parser
 
 
@@ -88,6 +104,7 @@ def _scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write one incident a line instead of alerts: a case per user, attacking IP or "
         "the tenant, with verdict, reasons, breakdown and timeline (see README, Incidents)",
     )
+    scan.add_argument("--sigma", metavar="DIR", help=SIGMA_HELP)
     scan.add_argument("paths", nargs="+", metavar="PATH", help="input files or folders")
 
 
@@ -95,6 +112,11 @@ def _rules(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rules = _command(sub, "rules", "list every rule with its metadata",
                      "  riskwatch rules --json | jq .id")
     rules.add_argument("--json", action="store_true", help="one JSON object per rule")
+    rules.add_argument(
+        "--sigma", metavar="DIR",
+        help="list the Sigma rules of this folder instead: id, title, status (supported or "
+        "unsupported), reason, level, service and file of each",
+    )
 
 
 def _run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,6 +131,8 @@ def _run(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="read these files or folders instead of Graph")
     run.add_argument("--now", type=parse_now, help="the run's ISO-8601 time (default: the clock)")
     run.add_argument("--print", action="store_true", help="also print each delivered alert")
+    run.add_argument("--sigma", metavar="DIR",
+                     help=SIGMA_HELP + " (instead of RISKWATCH_SIGMA_RULES)")
     run.add_argument("--json", action="store_true",
                      help="write the alerts the run opened or updated as JSON lines, as scan "
                      "does (count and last seen as the dedup claims hold them)")

@@ -27,7 +27,18 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from detections.errors import RiskwatchError
-from detections.model import Device, Event, Location, RiskDetection, RiskyUser, SignIn
+from detections.model import (
+    AuditActor,
+    AuditTarget,
+    Device,
+    DirectoryAudit,
+    Event,
+    Location,
+    ModifiedProperty,
+    RiskDetection,
+    RiskyUser,
+    SignIn,
+)
 from detections.order import OrderKey, order_key, untie
 
 # Events per pickled batch in a run: what merging holds per run (a few hundred kB).
@@ -119,7 +130,8 @@ def _read_run(spill: IO[bytes], start: int, batches: int) -> Iterator[Event]:
 # own __getstate__/__setstate__ doubled a sorted scan's time; these take the field
 # values in one C call and set the slots directly (no validation is skipped: the
 # values were a valid event when written).
-_SPILLED = (SignIn, RiskDetection, RiskyUser, Location, Device)
+_SPILLED = (SignIn, RiskDetection, RiskyUser, Location, Device, DirectoryAudit, AuditActor,
+            AuditTarget, ModifiedProperty)
 _FIELDS = {cls: [f.name for f in dataclasses.fields(cls)] for cls in _SPILLED}
 _GETTERS = {cls: operator.attrgetter(*names) for cls, names in _FIELDS.items()}
 _SETTERS = {cls: [getattr(cls, name).__set__ for name in names] for cls, names in _FIELDS.items()}

@@ -8,6 +8,7 @@ EXIT_OK = 0  # it ran (alerts or not)
 EXIT_FAILED = 1  # a feed, sink or rule failed
 EXIT_USAGE = 2  # bad arguments (argparse's own) or invalid settings
 EXIT_NO_INPUT = 3  # no input could be read
+EXIT_WOULD_ACT = 4  # riskwatch respond without --yes: printed the call, made none
 
 
 def printable(text: object) -> str:

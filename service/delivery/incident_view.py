@@ -70,6 +70,8 @@ class IncidentView:
     rules: str
     links: tuple[Link, ...]
     truncated: bool  # some value was cut to fit the budget
+    response: tuple[str, ...] = ()  # the response policy's actions (issue 17), cut
+    response_mode: str = ""  # plan or enforce, when ``response`` is set
 
     @property
     def headline(self) -> str:
@@ -84,8 +86,15 @@ class IncidentView:
                 "the first, the last and the turning points)")
 
     @property
+    def response_heading(self) -> str:
+        if self.response_mode == "plan":
+            return "Proposed response (plan mode, nothing was called)"
+        return "Response by policy (see riskwatch audit for the outcome)"
+
+    @property
     def summary(self) -> str:
-        kind = {"ip": "source IP", "tenant": "tenant-wide"}.get(self.principal_type, "user")
+        kind = {"ip": "source IP", "tenant": "tenant-wide",
+                "app": "application"}.get(self.principal_type, "user")
         parts = [f"{kind} incident", f"revision {self.revision}", self.when]
         if self.privileged:
             parts.append("privileged account")
@@ -117,6 +126,7 @@ def incident_view(
     left_out, total = left_out + stored_cut, total + stored_cut
     first, last = _short_time(incident.get("first_seen")), _short_time(incident.get("last_seen"))
     rules = ", ".join(cut(r, 80) for r in _list(incident.get("rules")))
+    responses = _dicts(incident.get("response"))[: budget.items]
     return IncidentView(
         incident_id=cut(incident.get("incident_id"), 100) or "-",
         revision=cut(incident.get("revision"), 20) or "-",
@@ -136,6 +146,9 @@ def incident_view(
         # The incident carries no user object id, so no profile link: the two blades.
         links=portal_links(portal_url, {}),
         truncated=any(cuts),
+        response=tuple(cut(f"{_plain(r.get('text'))}: {_plain(r.get('reason'))}",
+                           budget.row_chars) for r in responses),
+        response_mode="plan" if any(r.get("mode") == "plan" for r in responses) else "enforce",
     )
 
 
@@ -256,6 +269,10 @@ def _omitted(entry: Mapping[str, Any]) -> int:
     """The entries a gap stands for; the summary says "N entries left out"."""
     head = flatten(entry.get("summary")).split(" ", 1)[0]
     return int(head) if head.isdecimal() and len(head) < 10 else 0
+
+
+def _plain(value: object) -> str:
+    return flatten(value) or "-"
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

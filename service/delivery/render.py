@@ -49,7 +49,8 @@ _SHOWN = {
     for group in (_WHO, _WHERE, _RISK, _CLIENT)
     for _, keys in group
     for key in keys
-} | {"principal", "latitude", "longitude", "request_id"}
+} | {"principal", "latitude", "longitude", "request_id",
+     "actor_type"}  # actor_type: for grouping (an audit's "actor" is shown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,6 +105,10 @@ def build_incident_message(v: IncidentView) -> dict[str, Any]:
     blocks += [{"type": "divider"}, {"type": "section", "fields": fields}]
     if v.timeline:
         blocks += [{"type": "divider"}, _section(_timeline(v))]
+    if v.response:
+        lines = [fit_slack(line, LINE_CHARS) for line in v.response]
+        blocks.append(_section(_lines_text(f"*{v.response_heading}*", lines, len(lines),
+                                           "actions")))
     blocks.append(_context(v))
     return {"text": fallback_text(v), "blocks": blocks}
 

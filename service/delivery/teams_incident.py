@@ -85,6 +85,10 @@ def build_incident_card(incident_view_: IncidentView) -> dict[str, Any]:
         body.extend(
             rich_text(text_run(card_literal(entry)), spacing="None") for entry in v.timeline
         )
+    if v.response:
+        body.append(_heading(v.response_heading))
+        body.extend(rich_text(text_run(card_literal(line)), spacing="None")
+                    for line in v.response)
     if v.rules:
         body.append(_label_row("Rules", v.rules, separator=True, spacing="Medium"))
     footer = card_literal(f"Incident id {v.incident_id}, revision {v.revision}")

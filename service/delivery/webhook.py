@@ -45,7 +45,7 @@ With ``RISKWATCH_NOTIFY=incidents`` (the default) the body is one incident revis
 incident_id         string      sha256(principal type, principal, opening alert_id)[:32]
 revision            int         1 when it opens; +1 when the verdict rises or a new rule joins
 principal           string      lower-cased UPN, an IP address, or ``tenant``
-principal_type      string      user | ip | tenant
+principal_type      string      user | ip | tenant | app
 verdict             string      low | medium | high
 score               int         0-100 behind the verdict (README: Incidents)
 reasons             [object]    ``{text, effect: raises|lowers, rule_id, event_ids}``

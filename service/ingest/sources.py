@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from service.ingest.event_grid_work import RESCAN_GROUP
 from service.ingest.export import Chunk, ExportTailer, TailReport
 from service.ingest.graph import FEEDS, FeedCursor, GraphClient, next_query_start
 from service.ingest.input_files import Unreadable, decoded, unreadable
+from service.response.raw import RawRecord, decoded_with_raw, line_parts, page_bodies
 from service.state.cursors import Cursor, CursorStore
 
 log = logging.getLogger("riskwatch.sources")
@@ -57,7 +58,11 @@ class SourceReport:
             log.warning("skipped %s: %s", skip.where, skip.reason)
 
 
-def normalized(records: Iterable[Any], source: str, kind: Any, report: SourceReport) -> list[Event]:
+def normalized(records: Iterable[Any], source: str, kind: Any, report: SourceReport,
+               raw: dict[str, RawRecord] | None = None,
+               bodies: list[tuple[bytes, bool]] | None = None) -> list[Event]:
+    """The records' events; with ``raw``, each event's record as received goes there
+    (``bodies``: each record's bytes and whether they are exact, aligned with ``records``)."""
     events: list[Event] = []
     for index, record in enumerate(records, start=1):
         item = normalize_record(record, source=source, line=index, fmt="graph", kind=kind)
@@ -65,6 +70,10 @@ def normalized(records: Iterable[Any], source: str, kind: Any, report: SourceRep
             report.skip(item)
         else:
             events.append(item)
+            if raw is not None and bodies is not None and index <= len(bodies):
+                body, exact = bodies[index - 1]
+                raw[item.event_id] = RawRecord(event_id=item.event_id, source=source,
+                                               body=body, exact=exact)
     return events
 
 
@@ -100,6 +109,8 @@ class Batch:
 
     events: tuple[Event, ...]
     commits: tuple[CursorCommit, ...] = ()
+    # event id -> its record as received, for the evidence bundles (only this batch's)
+    raw: Mapping[str, RawRecord] = field(default_factory=dict)
 
 
 def merged(batches: Iterable[Batch], limit: int = RUN_BATCH_LIMIT) -> Iterator[Batch]:
@@ -108,14 +119,16 @@ def merged(batches: Iterable[Batch], limit: int = RUN_BATCH_LIMIT) -> Iterator[B
     page of 1,000 sign-ins touches nearly every history bucket)."""
     events: list[Event] = []
     commits: list[CursorCommit] = []
+    raw: dict[str, RawRecord] = {}
     for batch in batches:
         events += batch.events
         commits += batch.commits
+        raw.update(batch.raw)
         if len(events) >= limit:
-            yield Batch(tuple(events), tuple(commits))
-            events, commits = [], []
+            yield Batch(tuple(events), tuple(commits), raw)
+            events, commits, raw = [], [], {}
     if events or commits:
-        yield Batch(tuple(events), tuple(commits))
+        yield Batch(tuple(events), tuple(commits), raw)
 
 
 def poll_feeds(
@@ -134,17 +147,23 @@ def poll_feeds(
             continue
         stored = cursors.load("feed", feed)
         cursor = FeedCursor(feed, _watermark(stored))
-        behind = min(lookback, SIGN_IN_LOOKBACK) if FEEDS[feed].throttle == "reports" else lookback
+        spec = FEEDS[feed]
+        if spec.lookback is not None:  # the feed's own look-back (directoryAudits)
+            behind = min(lookback, spec.lookback)
+        else:
+            behind = min(lookback, SIGN_IN_LOOKBACK) if spec.throttle == "reports" else lookback
         read = client.read(feed, cursor, start=next_query_start(cursor, now, behind))
         for page in read:
-            events = normalized(page.records, f"graph:{feed}", kind, report)
+            raw: dict[str, RawRecord] = {}
+            events = normalized(page.records, f"graph:{feed}", kind, report, raw,
+                                page_bodies(page.content, page.records))
             report.count(feed, len(events))
             advanced = cursor.advanced_to(page.watermark_after)
             commits: tuple[CursorCommit, ...] = ()
             if advanced is not cursor and advanced.watermark is not None:
                 commits = (FeedCommit(feed, advanced.watermark.isoformat(), stored),)
                 cursor = advanced
-            yield Batch(tuple(events), commits)
+            yield Batch(tuple(events), commits, raw)
         outcome = read.outcome
         if outcome.status == "forbidden":
             report.disabled[feed] = outcome.message
@@ -164,22 +183,52 @@ def export_batches(tailer: ExportTailer, now: datetime, report: SourceReport) ->
     tail = TailReport()
     for chunk in tailer.chunks(now, tail):
         events: list[Event] = []
+        raw: dict[str, RawRecord] = {}
         for line in chunk.lines:
             source = f"{line.container}/{line.blob_name}"
-            for item in decode_json_line(source, line.number, line.text, fmt="diagnostic"):
+            parts = line_parts(line.raw)  # a line's records, each its own bytes
+            items = decode_json_line(source, line.number, line.text, fmt="diagnostic")
+            for index, item in enumerate(items):
                 if isinstance(item, Skip):
                     report.skip(item)
                 else:
                     events.append(item)
+                    raw[item.event_id] = RawRecord(
+                        event_id=item.event_id, source=f"export:{source}:{line.number}",
+                        body=parts[index] if index < len(parts) else line.raw)
         report.count("export", len(events))
-        yield Batch(tuple(events), (BlobCommit(chunk),))
+        yield Batch(tuple(events), (BlobCommit(chunk),), raw)
     report.problems += tail.failures
 
 
 def file_batches(paths: Iterable[Path], report: SourceReport) -> Iterator[Batch]:
-    """``read_files`` as batches: files have no cursor to commit."""
-    for events in read_files(paths, report):
-        yield Batch(tuple(events))
+    """``read_files`` as batches, with each event's record as read: no cursor to commit."""
+    for events, raw in _files_with_raw(paths, report):
+        yield Batch(tuple(events), (), raw)
+
+
+def _files_with_raw(
+    paths: Iterable[Path], report: SourceReport
+) -> Iterator[tuple[list[Event], dict[str, RawRecord]]]:
+    batch: list[Event] = []
+    raw: dict[str, RawRecord] = {}
+    for path in paths:
+        try:
+            for item, record in decoded_with_raw(path):
+                if isinstance(item, Skip):
+                    report.skip(item)
+                    continue
+                batch.append(item)
+                if record is not None:
+                    raw[item.event_id] = record
+                report.count(path.name, 1)
+                if len(batch) >= FILE_BATCH:
+                    yield batch, raw
+                    batch, raw = [], {}
+        except Unreadable as exc:
+            report.problems.append(unreadable(path, exc))
+    if batch:
+        yield batch, raw
 
 
 def read_files(paths: Iterable[Path], report: SourceReport) -> Iterator[list[Event]]:

@@ -10,7 +10,7 @@ the incident itself keeps at most ``timeline.MAX_KEPT`` entries.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -29,6 +29,7 @@ from detections.incidents.model import AlertFacts, Evidence, PrincipalType
 from detections.model import Event, SignIn
 from detections.predicates import is_interactive, is_user_sign_in
 from detections.rule import JsonValue
+from service.response.raw import RawRecord
 from service.state.claim import Claim
 
 MAX_BATCH_EVIDENCE = 1000  # events of one batch taken per principal
@@ -77,6 +78,8 @@ class BatchEvidence:
     by_ip: dict[str, list[Event]] = field(default_factory=dict)
     by_id: dict[str, Event] = field(default_factory=dict)
     user_keys: dict[str, str] = field(default_factory=dict)  # principal -> history key
+    # event id -> its record as received (the source's Batch.raw), for evidence bundles
+    raw: Mapping[str, RawRecord] = field(default_factory=dict)
 
     @classmethod
     def of(cls, batch: Iterable[Event], history: History | None) -> BatchEvidence:
@@ -96,8 +99,8 @@ class BatchEvidence:
         """The principal's evidence and the devices it used before its first alert."""
         alerted = {i for a in alerts for i in a.event_ids}
         events = [self.by_id[i] for i in sorted(alerted) if i in self.by_id]
-        if principal_type == "user":
-            events += self.by_user.get(principal, ())
+        if principal_type in ("user", "app"):  # an app's events are keyed by its name too
+            events += self.by_user.get(principal.lower(), ())
         elif principal_type == "ip":
             events += self.by_ip.get(principal, ())
         unique = {e.event_id: e for e in events[: MAX_BATCH_EVIDENCE * 2]}

@@ -9,21 +9,38 @@ mark the row. A crash after the row write leaves ``outboxed`` false, and whoever
 row next (this principal's next join, or any run's ``recover``) writes that notification
 first: no revision is lost, and the outbox's create conflict sends none twice.
 
-``hook`` runs at "after_incident" (row written, notification not yet) and
-"after_incident_outbox", so tests can crash exactly there.
+An incident at or above ``RISKWATCH_EVIDENCE_MIN_VERDICT`` gets its evidence bundle
+(``service.response.bundles``) between the two: after its revision is stored, before its
+notification is written, from the batch's raw records. A run that finishes a revision a
+crash left untold (``recover``) no longer holds that batch: it writes the bundle with the
+incident and no raw records, and its manifest says why. A bundle that cannot be written is
+logged and reported, and the notification still goes (evidence storage failing must not
+silence an alert; no response action runs without a verified bundle).
+
+``hook`` runs at "after_incident" (row written, notification not yet), "after_evidence"
+and "after_incident_outbox", so tests can crash exactly there.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from detections.errors import Where
 from detections.incidents.grouping import assemble, close, joins, risk_closes
 from detections.incidents.model import AlertFacts, Evidence, Incident, PrincipalType
 from detections.model import CLOSED_RISK_STATES, RiskyUser
 from service.delivery.render import portal_links
+from service.response.bundles import (
+    BundleRef,
+    EvidenceError,
+    EvidenceStore,
+    incident_inputs,
+    needs_bundle,
+)
 from service.run.incident_evidence import BatchEvidence, ClaimedAlert
 from service.state.incidents import (
     MAX_TRIES,
@@ -40,12 +57,19 @@ from service.state.outbox import Outbox
 from service.state.tables import Tables
 
 Hook = Callable[[str], None]
+# The response policy's view of one revision and its user's object id (issue 17).
+Proposals = Callable[[Incident, str | None], list[dict[str, Any]]]
+log = logging.getLogger("riskwatch.incidents")
+RECOVERED_NOTE = ("written when a later run finished this revision after an interruption: "
+                  "the raw records of the run that raised it were no longer held")
 
 
 @dataclass(frozen=True, slots=True)
 class Joined:
     incident: Incident
     notified: bool  # this join wrote a new revision that must be told
+    bundle: BundleRef | None = None  # its evidence bundle, when this join wrote one
+    evidence_problem: str | None = None  # why its bundle could not be written
 
 
 def _merge_evidence(old: Sequence[Evidence], new: Sequence[Evidence]) -> list[Evidence]:
@@ -76,13 +100,20 @@ def _merge_alerts(old: Sequence[AlertFacts], new: Sequence[AlertFacts]) -> list[
 class IncidentJoiner:
     def __init__(
         self, tables: Tables, outbox: Outbox, *, quiet: timedelta, portal_url: str,
-        hook: Hook,
+        hook: Hook, evidence: EvidenceStore | None = None, evidence_min_verdict: str = "medium",
+        proposals: Proposals | None = None,
     ) -> None:
+        # What the response policy does about a revision, for its notification
+        # (``service.response.policy_run.preview`` when RISKWATCH_RESPONSE_MODE is plan or
+        # enforce; None: nothing shown).
+        self.proposals = proposals
         self.store = IncidentStore(tables)
         self.outbox = outbox
         self.quiet = quiet
         self.portal_url = portal_url
         self.hook = hook
+        self.evidence = evidence  # None: no bundles (scan, tests of the join alone)
+        self.evidence_min_verdict = evidence_min_verdict
 
     def join_all(
         self, alerts: Sequence[ClaimedAlert], evidence: BatchEvidence, now: datetime
@@ -119,7 +150,7 @@ class IncidentJoiner:
                     incident.rules, principal, event):  # fmt: skip
                 return False
             if not stored.outboxed:
-                self._notify(stored, now, None)  # a revision not yet told goes first
+                self._tell_untold(stored, now)  # a revision not yet told goes first
                 continue
             if self.store.put(stored, close(incident, "risk closed"), outboxed=True):
                 return True
@@ -136,7 +167,7 @@ class IncidentJoiner:
         for _ in range(MAX_TRIES):
             stored = self.store.get(principal_type, principal)
             if stored is not None and not stored.outboxed:
-                self._notify(stored, now, None)  # a revision not yet told goes first
+                self._tell_untold(stored, now)  # a revision not yet told goes first
                 continue
             current = stored.incident if stored is not None and joins(
                 stored.incident, at, self.quiet) else None  # fmt: skip
@@ -156,10 +187,12 @@ class IncidentJoiner:
             written = self.store.put(stored, incident, outboxed=not notify)
             if written is None:
                 continue  # another worker moved first: re-read
+            bundle, problem = None, None
             if notify:
                 self.hook("after_incident")
+                bundle, problem = self.preserve(incident, evidence, now)
                 self._notify(written, now, user_id)
-            return Joined(incident, notified=notify)
+            return Joined(incident, notified=notify, bundle=bundle, evidence_problem=problem)
         raise IncidentStateError(Where(f"incident of {principal_type} {principal[:100]!r}"),
                                  "kept changing")
 
@@ -174,20 +207,45 @@ class IncidentJoiner:
                         _merge_evidence(current.evidence, items),
                         known_devices=current.known_devices, related=current.related)
 
+    def _tell_untold(self, stored: StoredIncident, now: datetime) -> None:
+        self.preserve(stored.incident, None, now)  # written already: read back, verified
+        self._notify(stored, now, None)
+
     def recover(self, now: datetime) -> int:
         """Tell every revision a crash left untold; how many rows it finished."""
         finished = 0
         for stored in list(self.store.unoutboxed()):
-            self._notify(stored, now, None)
+            self._tell_untold(stored, now)
             finished += 1
         return finished
+
+    def preserve(self, incident: Incident, evidence: BatchEvidence | None,
+                 now: datetime) -> tuple[BundleRef | None, str | None]:
+        """The revision's evidence bundle, when it needs one: (its ref, None), or (None,
+        why it could not be written). ``evidence`` None: a recovery, no raw records."""
+        if self.evidence is None or not needs_bundle(incident, self.evidence_min_verdict):
+            return None, None
+        raw, events, missing = incident_inputs(
+            incident, evidence.by_id if evidence else {}, evidence.raw if evidence else {})
+        try:
+            ref = self.evidence.write(incident, raw, events, now, without_raw=missing,
+                                      note=None if evidence else RECOVERED_NOTE)
+        except EvidenceError as exc:
+            log.error("evidence bundle of incident %s revision %d not written: %s",
+                      incident.incident_id, incident.revision, exc)
+            return None, str(exc)
+        self.hook("after_evidence")
+        return ref, None
 
     def _notify(self, stored: StoredIncident, now: datetime, user_id: str | None) -> None:
         incident = stored.incident
         context = {"user_id": user_id} if user_id else {}
         links = [{"title": link.title, "url": link.url}
                  for link in portal_links(self.portal_url, context)]
-        payload = encode_notification(notification(incident, links))
+        told = notification(incident, links)
+        if self.proposals is not None:  # the response policy's verdict (issue 17), shown
+            told["incident"]["response"] = self.proposals(incident, user_id)
+        payload = encode_notification(told)
         self.outbox.write(OUTBOX_PARTITION, notification_id(incident), payload,
                           SEVERITY_OF_VERDICT[incident.verdict], now)
         self.hook("after_incident_outbox")

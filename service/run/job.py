@@ -10,7 +10,9 @@ A run walks forward only:
 3. the pipeline (``service.run.pipeline``) judges each batch, its alerts reach the outbox,
    and it returns what it did;
 4. the job commits the batch's cursors, and only then asks for the next batch;
-5. delivery (until the run budget's deadline on the injected clock), then the sweep.
+5. the response policy (RISKWATCH_RESPONSE_MODE), once, over the incidents every batch
+   joined (also when a batch failed, for those judged before it);
+6. delivery (until the run budget's deadline on the injected clock), then the sweep.
 
 Heavy SDK imports live here, not in the trigger module, so a cold start only
 pays for them when a function actually runs.
@@ -29,6 +31,8 @@ from typing import Any
 from azure.core.exceptions import ResourceModifiedError
 
 from detections.enrich import Enricher
+from detections.registry import load_rules
+from detections.rule import Rule
 from service.delivery.base import Sink
 from service.delivery.factory import build_sinks
 from service.ingest.directory_cache import DirectoryCache
@@ -48,9 +52,12 @@ from service.ingest.sources import (
     read_directory,
     rescan_batches,
 )
+from service.response.executor import Responder
+from service.response.policy_run import Touched
 from service.run.pipeline import Hook, Pipeline, RunReport
 from service.run.report import JobReport
 from service.settings import Settings
+from service.sigma.loader import rules_from_setting
 from service.state.cursors import CursorStore
 from service.state.storage import blob_service
 from service.state.tables import Tables
@@ -86,10 +93,14 @@ def build_run(
     graph: GraphClient | None = None,
     reads_graph: bool = True,
     hook: Hook | None = None,
+    sigma_rules: Sequence[Rule] = (),
+    responder: Responder | None = None,
 ) -> RunParts:
     """The run's parts; ``tables`` and ``graph`` are reused when given (a warm worker's
     Table clients; a test's Graph client on a simulated clock). The directory is read
-    here, once, so the pipeline is built with this run's privileged map."""
+    here, once, so the pipeline is built with this run's privileged map. With a
+    ``responder`` (RISKWATCH_RESPONSE_MODE plan or enforce) each incident notification
+    shows the policy's proposals."""
     tables = tables or state_tables(settings.storage, settings.table_prefix)
     if reads_graph and graph is None:
         token = make_token_provider(
@@ -104,7 +115,14 @@ def build_run(
     privileged = read_directory(refresh, DirectoryCache(tables), now, sources)
     enricher = Enricher(hours=settings.business_hours) if privileged is None \
         else Enricher(privileged, settings.business_hours)  # fmt: skip
-    pipeline = Pipeline.from_settings(settings, sinks, hook=hook, tables=tables, enricher=enricher)
+    rules = (*load_rules(), *sigma_rules) if sigma_rules else None  # None: the built-in ones
+    proposals = None
+    if responder is not None:
+        from service.response.policy_run import preview
+
+        proposals = preview(tables, settings.response.exclusions, settings.response.mode)
+    pipeline = Pipeline.from_settings(settings, sinks, hook=hook, tables=tables, enricher=enricher,
+                                      rules=rules, proposals=proposals)
     tailer = None
     if reads_graph and settings.export_storage is not None:
         store = BlobCursorStore.create(tables.service, settings.table_prefix)
@@ -130,21 +148,61 @@ class MainJob:
         self._graph_override = graph  # tests inject a client on a simulated clock
         self.clock = clock
         self.parts: RunParts | None = None  # the last run's parts, for inspection
+        self._responder: Responder | None = None  # this run's (RISKWATCH_RESPONSE_MODE)
+        # RISKWATCH_SIGMA_RULES, read and compiled once per worker (service.sigma.loader).
+        self.sigma_rules = rules_from_setting(settings.sigma_rules)
 
     def run(self, now: datetime, *, files: Iterable[Path] | None = None) -> JobReport:
         started = self.clock()
         report = JobReport()
+        self._responder = self._build_responder()
         parts = build_run(
             self.settings, now, report.sources, sinks=self.sinks, tables=self.tables,
             graph=self._graph_override, reads_graph=files is None,
+            sigma_rules=self.sigma_rules, responder=self._responder,
         )
         self.parts = parts
-        for batch, guarded in self._batches(parts, now, report.sources, files):
-            self._judge(parts, batch, now, report, guarded=guarded)
+        touched = Touched()
+        try:
+            for batch, guarded in self._batches(parts, now, report.sources, files):
+                self._judge(parts, batch, now, report, touched, guarded=guarded)
+        finally:  # the incidents judged so far are stored: the policy sees them this run
+            self._respond(parts, touched, now, report)
         deadline = self.clock() + (1 - READING_SHARE) * self.settings.run_budget.total_seconds()
         report.add(self._deliver(parts.pipeline, now, report, deadline))
         swept = parts.pipeline.sweep(now)
         report.swept = swept.claims + swept.ledger + swept.outbox
+        report.seconds = self.clock() - started
+        return report
+
+    def _build_responder(self) -> Responder | None:
+        """The response policy's part of the run (None when RISKWATCH_RESPONSE_MODE=off)."""
+        from service.response.policy_run import build_responder
+
+        return build_responder(self.settings, self.tables)
+
+    def run_batch(self, batch: Batch, now: datetime, sources: SourceReport) -> JobReport:
+        """One pushed batch (the Event Hubs trigger, ``service.ingest.eventhub``): judged,
+        committed, delivered, in the order ``run`` takes a polled one. No Graph, no tailer
+        and no sweep (the timer's); there is no cursor: the host checkpoints once this
+        returns, so a failure raises and the host delivers the batch again."""
+        started = self.clock()
+        report = JobReport(sources=sources)
+        self._responder = self._build_responder()
+        parts = build_run(self.settings, now, report.sources, sinks=self.sinks,
+                          tables=self.tables, reads_graph=False, sigma_rules=self.sigma_rules,
+                          responder=self._responder)
+        self.parts = parts
+        if batch.events:
+            judged = parts.pipeline.judge(batch.events, now, batch.raw)
+            report.add(judged)
+            report.run.history_conflicts += judged.history_conflicts
+            if self._responder is not None:  # once per invocation
+                touched = Touched()
+                touched.add(judged.touched.values())
+                self._respond(parts, touched, now, report)
+        deadline = self.clock() + (1 - READING_SHARE) * self.settings.run_budget.total_seconds()
+        report.add(self._deliver(parts.pipeline, now, report, deadline))
         report.seconds = self.clock() - started
         return report
 
@@ -170,12 +228,18 @@ class MainJob:
             yield from ((b, True) for b in export_batches(parts.tailer, now, sources))
 
     def _judge(
-        self, parts: RunParts, batch: Batch, now: datetime, report: JobReport, *, guarded: bool
+        self, parts: RunParts, batch: Batch, now: datetime, report: JobReport,
+        touched: Touched, *, guarded: bool,
     ) -> None:
-        """Judge one batch (its alerts reach the outbox), then commit its cursors."""
+        """Judge one batch (its alerts reach the outbox, its incidents are joined and their
+        evidence written: ``touched`` keeps them for the run's response policy), then commit
+        its cursors."""
         try:
             if batch.events:
-                report.add(parts.pipeline.judge(batch.events, now))
+                judged = parts.pipeline.judge(batch.events, now, batch.raw)
+                report.add(judged)
+                if self._responder is not None:  # the policy's input (RESPONSE_MODE not off)
+                    touched.add(judged.touched.values())
             for commit in batch.commits:
                 self._commit(parts, commit, now)
         except Exception as exc:
@@ -187,6 +251,27 @@ class MainJob:
                 exc, ResourceModifiedError) else f"{type(exc).__name__}: {exc}"
             report.sources.problems.append(f"{where}: {why}")
             log.exception("export blob %s failed; offset kept", where)
+
+    def _respond(self, parts: RunParts, touched: Touched, now: datetime,
+                 report: JobReport) -> None:
+        """RISKWATCH_RESPONSE_MODE plan or enforce: the policy, once, on the incidents the
+        run's batches joined (``service.response.policy_run``); a failure here is reported,
+        never blocks the run."""
+        responder = self._responder
+        if responder is None:
+            return
+        from service.response.policy_run import run_policy
+
+        try:
+            done = run_policy(parts.tables, responder, self.settings.response.mode,
+                              touched.principals, now, user_ids=touched.user_ids)
+        except Exception as exc:  # storage or Graph down: reported, the next run retries
+            log.exception("response policy failed")
+            report.response_failures.append(f"policy failed: {type(exc).__name__}: {exc}")
+            return
+        report.response_proposed += done.proposed
+        report.response_done += done.done
+        report.response_failures += done.failed
 
     def _commit(self, parts: RunParts, commit: FeedCommit | BlobCommit | RescanDone,
                 now: datetime) -> None:

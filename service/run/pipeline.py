@@ -11,6 +11,11 @@ Every step leaves state that a later run (or another worker) can finish:
    conflict means it is there), so a crash between 1 and 2 loses nothing;
 3. delivery leases each sink of each outbox row, posts, and records the outcome.
 
+Before step 1, the changed correlation-history rows are locked for the batch's
+judgement (``service.state.history_store``, which explains the order): a row another
+worker changed since the load means reloading and judging again, with nothing claimed
+yet, so every claim comes from the judgement whose state is committed after step 2.
+
 The only duplicate is a crash between a receiver's 2xx and step 3's mark: the
 alert is posted again with the same alert_id, which receivers use to discard it.
 ``hook(point)`` runs at "after_claim", "after_outbox" and "after_send" so tests
@@ -26,6 +31,7 @@ its incident", set after the join, so a crash before it is finished by the next
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections import Counter
@@ -34,19 +40,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from detections.alerts import OVERFLOW_RULE_ID, overflow_summary
+from detections.correlation_history import History
 from detections.engine import Engine, Match, RuleFailure
 from detections.enrich import Enricher
+from detections.errors import Where
 from detections.model import Event
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
 from service.delivery.base import Sink
 from service.delivery.deliverer import Deliverer, DeliveryReport, RetryPolicy
 from service.delivery.render import DEFAULT_PORTAL_URL
+from service.response.bundles import EvidenceStore, RawRecord, evidence_store
 from service.run.incident_evidence import BatchEvidence, claimed
-from service.run.incidents import IncidentJoiner
+from service.run.incidents import IncidentJoiner, Proposals
 from service.settings import Settings
-from service.state.dedup import Budget, Claim, DedupStore
-from service.state.history_store import HistoryStore, InMemoryHistoryStore, TableHistoryStore
+from service.state.dedup import Budget, Claim, ContentionError, DedupStore
+from service.state.history_store import (
+    HistoryStore,
+    InMemoryHistoryStore,
+    SharedHistoryStore,
+    TableHistoryStore,
+    TenantLockingStore,
+)
 from service.state.outbox import Outbox
 from service.state.storage import table_service
 from service.state.sweep import SweepReport, sweep
@@ -54,6 +69,7 @@ from service.state.tables import Tables
 
 Hook = Callable[[str], None]
 Clock = Callable[[], float]  # seconds, monotonic
+MAX_JUDGEMENTS = 50  # judgements of one batch refused by other workers' changes before giving up
 
 
 def _no_hook(point: str) -> None:
@@ -77,6 +93,9 @@ class RunReport:
     # incident id -> its revision after this run's joins (notify=incidents only)
     incidents: dict[str, int] = field(default_factory=dict)
     notifications: int = 0  # incident revisions this run wrote to the outbox
+    evidence_bundles: int = 0  # evidence bundles this run wrote (or found) and verified
+    evidence_failures: list[str] = field(default_factory=list)  # bundles not written: why
+    history_conflicts: int = 0  # judgements redone: another worker changed or held a row
 
 
 class Pipeline:
@@ -100,6 +119,9 @@ class Pipeline:
         notify: str = "alerts",
         incident_quiet: timedelta = timedelta(days=7),
         portal_url: str = DEFAULT_PORTAL_URL,
+        evidence: EvidenceStore | None = None,
+        evidence_min_verdict: str = "medium",
+        proposals: Proposals | None = None,
     ) -> None:
         disabled = set(disabled_rules)
         # Privileged roles and business hours; the job builds one pipeline per run with the
@@ -126,7 +148,8 @@ class Pipeline:
         )
         # None: every alert goes to the sinks (RISKWATCH_NOTIFY=alerts).
         self.incidents = IncidentJoiner(
-            tables, self.outbox, quiet=incident_quiet, portal_url=portal_url, hook=self.hook
+            tables, self.outbox, quiet=incident_quiet, portal_url=portal_url, hook=self.hook,
+            evidence=evidence, evidence_min_verdict=evidence_min_verdict, proposals=proposals,
         ) if notify == "incidents" else None  # fmt: skip
 
     @classmethod
@@ -139,13 +162,18 @@ class Pipeline:
         hook: Hook | None = None,
         tables: Tables | None = None,
         enricher: Enricher | None = None,
+        rules: Sequence[Rule] | None = None,
+        proposals: Proposals | None = None,
     ) -> Pipeline:
-        """The pipeline as configured; the job passes its run's ``tables`` and ``enricher``."""
+        """The pipeline as configured; the job passes its run's ``tables`` and ``enricher``
+        (and ``rules`` with the Sigma ones; None: the built-in rules; ``proposals``: the
+        response policy's view for the incident notifications)."""
         if tables is None:
             tables = Tables(table_service(settings.storage), settings.table_prefix)
         return cls(
             tables,
             sinks,
+            rules=rules,
             params=settings.rule_params,
             disabled_rules=settings.disabled_rules,
             history_store=history_store or TableHistoryStore(tables),
@@ -157,6 +185,10 @@ class Pipeline:
             notify=settings.notify,
             incident_quiet=settings.incident_quiet,
             portal_url=settings.portal_url,
+            # Bundles go with incidents (RISKWATCH_EVIDENCE_MIN_VERDICT): none per alert.
+            evidence=evidence_store(settings) if settings.notify == "incidents" else None,
+            evidence_min_verdict=settings.evidence.min_verdict,
+            proposals=proposals,
         )
 
     def process(self, events: Iterable[Event], now: datetime, *, deliver: bool = True) -> RunReport:
@@ -169,11 +201,44 @@ class Pipeline:
             report.dead_lettered = delivery.dead_lettered
         return report
 
-    def judge(self, events: Iterable[Event], now: datetime) -> RunReport:
-        """Run the rules over ``events`` and put every new alert in the outbox."""
+    def judge(self, events: Iterable[Event], now: datetime,
+              raw: Mapping[str, RawRecord] | None = None) -> RunReport:
+        """Run the rules over ``events`` and put every new alert in the outbox; ``raw`` (the
+        batch's records as received) feeds the evidence bundles of its incidents."""
         batch = list(events)
+        store = self.history_store
+        shared = store if isinstance(store, SharedHistoryStore) else None
+        conflicts = 0
+        while True:
+            # Judged on a snapshot; kept only once its changed rows are locked (see
+            # service.state.history_store): another worker's change means judging again.
+            report, history, by_key = self._evaluate(batch, now)
+            if shared is None or shared.reserve(history, now):
+                break
+            conflicts += 1
+            if conflicts >= MAX_JUDGEMENTS:
+                raise ContentionError(Where("history"), f"changed under {conflicts} judgements")
+            time.sleep(random.uniform(0, min(1.0, 0.01 * 2**conflicts)))  # noqa: S311
+        report.history_conflicts = conflicts
+        try:
+            self._claim(batch, history, by_key, report, now, raw or {})
+        except Exception:
+            if shared is not None:
+                shared.release(history)  # a live failure gives its locks back at once
+            raise
+        # Only now that every alert is in the outbox: a crash before this line leaves the
+        # events unseen, so the next run judges them again and the ledger drops repeats.
+        store.save(history)
+        return report
+
+    def _evaluate(
+        self, batch: list[Event], now: datetime
+    ) -> tuple[RunReport, History, dict[tuple[str, str], list[Match]]]:
         report = RunReport(events=len(batch))
-        history = self.history_store.load(batch)
+        store = self.history_store
+        # A shared store takes the tenant window first when the batch will change it.
+        history = (store.load_locked(batch, now) if isinstance(store, TenantLockingStore)
+                   else store.load(batch))
         engine = Engine(self.rules, history=history, params=self.params, enricher=self.enricher)
         by_key: dict[tuple[str, str], list[Match]] = {}
         for matches, failures in engine.run(batch):
@@ -182,10 +247,19 @@ class Pipeline:
                 by_key.setdefault((match.rule.id, match.dedup_hash), []).append(match)
                 report.matches += 1
         report.rule_failures = len(report.failures)
+        return report, history, by_key
+
+    def _claim(
+        self, batch: list[Event], history: History, by_key: dict[tuple[str, str], list[Match]],
+        report: RunReport, now: datetime, raw: Mapping[str, RawRecord],
+    ) -> None:
+        """The judgement's matches through the dedup claims into the outbox (or incidents)."""
         budget = Budget(self.max_alerts_per_run)
         suppressed: list[Match] = []
         joining: list[Claim] = []  # opened claims that join their incidents below
         evidence = BatchEvidence.of(batch, history) if self.incidents is not None else None
+        if evidence is not None:
+            evidence.raw = raw
         for key_matches in sorted(by_key.values(), key=lambda ms: min(m.time for m in ms)):
             suppressed += self._record(key_matches, now, budget, report, joining, evidence)
         if suppressed:
@@ -193,10 +267,6 @@ class Pipeline:
             self._raise_overflow(suppressed, now, joining)
         if evidence is not None:  # one join per principal: its alerts of the batch together
             self._join([*joining, *report.touched.values()], joining, report, evidence, now)
-        # Only now that every alert is in the outbox: a crash before this line leaves the
-        # events unseen, so the next run judges them again and the ledger drops repeats.
-        self.history_store.save(history)
-        return report
 
     def _record(
         self, matches: list[Match], now: datetime, budget: Budget, report: RunReport,
@@ -263,6 +333,9 @@ class Pipeline:
                                               evidence, now):
             report.incidents[joined.incident.incident_id] = joined.incident.revision
             report.notifications += joined.notified
+            report.evidence_bundles += joined.bundle is not None
+            if joined.evidence_problem:
+                report.evidence_failures.append(joined.evidence_problem)
         for claim in opened:
             self.dedup.mark_outboxed(claim)
 

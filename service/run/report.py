@@ -23,15 +23,22 @@ class JobReport:
     seconds: float = 0.0
     sink_failures: dict[str, str] = field(default_factory=dict)  # sink -> this run's failures
     failing_sinks: dict[str, str] = field(default_factory=dict)  # failing for over an hour
+    response_proposed: int = 0  # plan mode: proposals this run wrote to the audit log
+    response_done: int = 0  # enforce mode: actions this run took
+    response_failures: list[str] = field(default_factory=list)  # actions that did not succeed
 
     def add(self, part: RunReport) -> None:
         for name in ("events", "matches", "alerts_raised", "duplicates_skipped", "suppressed",
-                     "rule_failures", "delivered", "retried", "dead_lettered"):
+                     "rule_failures", "delivered", "retried", "dead_lettered",
+                     "history_conflicts"):
             setattr(self.run, name, getattr(self.run, name) + getattr(part, name))
         self.run.failures += part.failures[: max(0, MAX_REASONS - len(self.run.failures))]
         self.run.touched.update(part.touched)
         self.run.incidents.update(part.incidents)
         self.run.notifications += part.notifications
+        self.run.evidence_bundles += part.evidence_bundles
+        self.run.evidence_failures += part.evidence_failures[
+            : max(0, MAX_REASONS - len(self.run.evidence_failures))]
 
     def failures(self) -> list[str]:
         """Why the run did not fully succeed: a feed, a sink or a rule failed. Empty when it
@@ -43,6 +50,8 @@ class JobReport:
         found += [f"sink {name} failing {why}" for name, why in sorted(self.failing_sinks.items())
                   if name not in self.sink_failures]
         found += [f"rule {f.rule_id} failed on {f.event_id}: {f.error}" for f in self.run.failures]
+        found += [f"evidence: {why}" for why in self.run.evidence_failures]
+        found += self.response_failures[:MAX_REASONS]
         if self.run.rule_failures > len(self.run.failures):
             found.append(f"... and {self.run.rule_failures - len(self.run.failures)} more")
         return found
@@ -68,6 +77,13 @@ class JobReport:
             text += f" failing_sinks={','.join(sorted(self.failing_sinks))}"
         if self.past_due:
             text += " past_due=true"
+        if self.response_proposed or self.response_done or self.response_failures:
+            text += (f" response_proposed={self.response_proposed}"
+                     f" response_done={self.response_done}"
+                     f" response_failures={len(self.response_failures)}")
+        if run.evidence_bundles or run.evidence_failures:
+            text += (f" evidence_bundles={run.evidence_bundles}"
+                     f" evidence_failures={len(run.evidence_failures)}")
         return text
 
     def alerts(self) -> list[dict[str, Any]]:

@@ -10,31 +10,37 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from typing import Literal, cast
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detections.enrich import BusinessHours
 from detections.model import Severity
-from detections.params import ParamError
 from detections.registry import load_rules
 from detections.rule import ParamValue, Rule
 from service.ingest.graph.feeds import DEFAULT_FEEDS, FEEDS
 from service.netutil import is_loopback_host
 from service.settings.cron import ncrontab_problem
-from service.settings.names import threshold_name, unknown_setting_problems
-from service.settings.parsing import (
-    Reader,
-    Secret,
-    SettingsError,
-    parse_days,
-    parse_hours,
+from service.settings.detection import (
+    INCIDENT_QUIET_DAYS_RANGE,
+    DetectionSettings,
+    business_hours,
+    disabled,
+    incident_quiet,
+    load_detection_settings,
+    rule_params,
 )
+from service.settings.eventhub import EventHubSettings, eventhub_setting
+from service.settings.evidence import EvidenceSettings, evidence_setting
+from service.settings.names import unknown_setting_problems
+from service.settings.parsing import Reader, Secret, SettingsError
+from service.settings.response import ResponseSettings, notify_problem, response_setting
+from service.settings.review import review_at
 from service.settings.storage import StorageSettings, client_id_setting, storage_setting
 
 __all__ = [
+    "INCIDENT_QUIET_DAYS_RANGE",
     "DetectionSettings",
     "Secret",
     "Settings",
@@ -52,7 +58,6 @@ MAX_ALERTS_RANGE = (1, 100_000)
 LOOKBACK_HOURS_RANGE = (0.0, 720.0)
 RUN_BUDGET_SECONDS_RANGE = (10.0, 3600.0)
 DELIVERY_RETRY_HOURS_RANGE = (1.0, 168.0)
-INCIDENT_QUIET_DAYS_RANGE = (1, 90)
 Notify = Literal["incidents", "alerts"]
 NOTIFY_CHOICES: tuple[Notify, ...] = ("incidents", "alerts")
 
@@ -89,6 +94,15 @@ class Settings:
     # What the sinks receive: one notification per incident revision, or every alert.
     notify: Notify = "incidents"
     incident_quiet: timedelta = timedelta(days=7)  # an incident closes after this long quiet
+    eventhub: EventHubSettings | None = None  # the optional Event Hubs path (None: off)
+    # When the weekly review runs: (weekday, local time) in the business time zone.
+    review_at: tuple[int, time] = (0, time(7, 0))
+    # A folder of Sigma rules run beside the built-in ones (relative: from the deployed code).
+    sigma_rules: str | None = None
+    # The response policy (RISKWATCH_RESPONSE_MODE, _EXCLUDE): off unless asked for.
+    response: ResponseSettings = field(default_factory=ResponseSettings)
+    # Which incidents get an evidence bundle, and its container (RISKWATCH_EVIDENCE_*).
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
 
     def sink(self, name: str) -> SinkSettings | None:
         return next((s for s in self.sinks if s.name == name), None)
@@ -124,9 +138,9 @@ def load_settings(
         run_budget=timedelta(
             seconds=read.real("RISKWATCH_RUN_BUDGET_SECONDS", 480.0, *RUN_BUDGET_SECONDS_RANGE)
         ),
-        disabled_rules=_disabled(read, all_rules),
-        rule_params=_rule_params(read, all_rules),
-        business_hours=_business_hours(read),
+        disabled_rules=disabled(read, all_rules),
+        rule_params=rule_params(read, all_rules),
+        business_hours=business_hours(read),
         portal_url=(
             read.url("RISKWATCH_PORTAL_URL", secret=False, default="https://entra.microsoft.com")
             or "https://entra.microsoft.com"
@@ -135,40 +149,18 @@ def load_settings(
             hours=read.real("RISKWATCH_DELIVERY_RETRY_HOURS", 24.0, *DELIVERY_RETRY_HOURS_RANGE)
         ),
         notify=_notify(read),
-        incident_quiet=_incident_quiet(read),
+        incident_quiet=incident_quiet(read),
+        review_at=review_at(read),
+        response=response_setting(read),
+        evidence=evidence_setting(read),
+        eventhub=eventhub_setting(read),
+        sigma_rules=read.raw("RISKWATCH_SIGMA_RULES"),
     )
+    notify_problem(read, settings.response, settings.notify)
     read.problems += unknown_setting_problems(read.env, all_rules)
     if read.problems:
         raise SettingsError(read.problems)
     return settings
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DetectionSettings:
-    """What ``riskwatch scan`` shares with the app, so both raise the same alerts."""
-
-    rule_params: Mapping[str, Mapping[str, ParamValue]]
-    disabled_rules: frozenset[str]
-    business_hours: BusinessHours
-    incident_quiet: timedelta = timedelta(days=7)  # scan's incidents close like the app's
-
-
-def load_detection_settings(
-    env: Mapping[str, str] | None = None, rules: Sequence[Rule] | None = None
-) -> DetectionSettings:
-    """Thresholds, disabled rules and business hours only: no storage needed."""
-    read = Reader(os.environ if env is None else env)
-    all_rules = tuple(rules) if rules is not None else load_rules()
-    result = DetectionSettings(
-        rule_params=_rule_params(read, all_rules),
-        disabled_rules=_disabled(read, all_rules),
-        business_hours=_business_hours(read),
-        incident_quiet=_incident_quiet(read),
-    )
-    read.problems += unknown_setting_problems(read.env, all_rules)
-    if read.problems:
-        raise SettingsError(read.problems)
-    return result
 
 
 def load_storage_settings(env: Mapping[str, str] | None = None) -> tuple[StorageSettings, str]:
@@ -188,16 +180,6 @@ def _state_storage(read: Reader) -> StorageSettings | None:
     return storage_setting(read, "RISKWATCH_STORAGE") or storage_setting(
         read, "AzureWebJobsStorage"
     )
-
-
-def _incident_quiet(read: Reader) -> timedelta:
-    return timedelta(
-        days=read.integer("RISKWATCH_INCIDENT_QUIET_DAYS", 7, *INCIDENT_QUIET_DAYS_RANGE)
-    )
-
-
-def _disabled(read: Reader, rules: Sequence[Rule]) -> frozenset[str]:
-    return frozenset(read.choices("RISKWATCH_DISABLED_RULES", (), tuple(r.id for r in rules)))
 
 
 def _prefix(read: Reader) -> str:
@@ -263,44 +245,3 @@ def _graph_auth(read: Reader, base_url: str) -> GraphAuth:
 
 def _host(url: str) -> str | None:
     return urlsplit(url).hostname
-
-
-def _rule_params(read: Reader, rules: Sequence[Rule]) -> dict[str, dict[str, ParamValue]]:
-    """``RISKWATCH_<RULE_ID>_<PARAM>`` for every Param, parsed to its default's type."""
-    out: dict[str, dict[str, ParamValue]] = {}
-    for rule in rules:
-        for param in rule.params:
-            name = threshold_name(rule, param.name)
-            text = read.raw(name)
-            if text is None:
-                continue
-            try:
-                value = param.parse(text)
-            except ParamError as exc:  # the default stays; the error stops the start
-                valid = param.range_text()
-                read.problem(name, str(exc) if valid in str(exc) else f"{exc} (valid: {valid})")
-                continue
-            out.setdefault(rule.id, {})[param.name] = value
-    return out
-
-
-def _business_hours(read: Reader) -> BusinessHours:
-    zone_name = read.text("RISKWATCH_BUSINESS_TIMEZONE", "UTC")
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a path too long, a folder
-        read.problem("RISKWATCH_BUSINESS_TIMEZONE", f"{zone_name[:60]!r} is not an IANA zone")
-        zone = ZoneInfo("UTC")
-    start, end = time(8), time(18)
-    hours = read.text("RISKWATCH_BUSINESS_HOURS", "08:00-18:00")
-    try:
-        start, end = parse_hours(hours)
-    except ValueError as exc:
-        read.problems.append(f"RISKWATCH_BUSINESS_HOURS: {hours[:40]!r}: {exc}")
-    days = frozenset(range(5))
-    text = read.text("RISKWATCH_BUSINESS_DAYS", "Mon-Fri")
-    try:
-        days = parse_days(text)
-    except ValueError as exc:
-        read.problems.append(f"RISKWATCH_BUSINESS_DAYS: {exc}")
-    return BusinessHours(tz=zone, start=start, end=end, days=days)

@@ -44,6 +44,19 @@ APP_SETTINGS = (
     "RISKWATCH_PORTAL_URL",
     "RISKWATCH_NOTIFY",
     "RISKWATCH_INCIDENT_QUIET_DAYS",
+    "RISKWATCH_REVIEW_AT",
+    "RISKWATCH_SIGMA_RULES",  # a folder of Sigma rules (service/sigma)
+    "RISKWATCH_RESPONSE_MODE",
+    "RISKWATCH_RESPONSE_EXCLUDE",
+    "RISKWATCH_EVIDENCE_MIN_VERDICT",
+    "RISKWATCH_EVIDENCE_CONTAINER",
+    # The optional Event Hubs path (service/settings/eventhub.py; the host reads them too).
+    "RISKWATCH_EVENTHUB",
+    "RISKWATCH_EVENTHUB__fullyQualifiedNamespace",
+    "RISKWATCH_EVENTHUB__credential",
+    "RISKWATCH_EVENTHUB__clientId",
+    "RISKWATCH_EVENTHUB_NAME",
+    "RISKWATCH_EVENTHUB_CONSUMER_GROUP",
 )
 
 # Set for azd (infra/main.parameters.json) or by it from the Bicep outputs (infra/main.bicep,
@@ -62,6 +75,9 @@ DEPLOYMENT_SETTINGS = (
     "RISKWATCH_GRAPH_GRANT",  # the Graph app-role grant step (infra/hooks/postprovision.*)
     "RISKWATCH_GRAPH_FEEDS",
     "RISKWATCH_GRAPH_REMEDIATION",
+    "RISKWATCH_ENABLE_EVENTHUBS",  # the Event Hubs path (infra/modules/eventhubs.bicep)
+    "RISKWATCH_EVENTHUBS_ENABLED",
+    "RISKWATCH_EVENTHUB_SEND_RULE_ID",  # for infra/tenant/entra-eventhubs-diagnostic-settings
 )
 
 # Set by tools/azurite.py for `make test`, `make demo` and `make bench`.
@@ -77,7 +93,8 @@ def threshold_settings(rules: Iterable[Rule]) -> tuple[str, ...]:
 
 
 def threshold_name(rule: Rule, param_name: str) -> str:
-    return f"RISKWATCH_{rule.id}_{param_name}".upper()
+    param = next((p for p in rule.params if p.name == param_name), None)
+    return param.setting_name(rule.id) if param else f"RISKWATCH_{rule.id}_{param_name}".upper()
 
 
 def known_settings(rules: Sequence[Rule]) -> frozenset[str]:

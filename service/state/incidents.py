@@ -177,6 +177,12 @@ def _entity(incident: Incident, outboxed: bool) -> dict[str, Any]:
     }
 
 
+def read_incident(entity: Mapping[str, Any]) -> Incident:
+    """The incident of one row as listed; ``IncidentStateError`` (naming the row) when a
+    row cannot be read."""
+    return _stored(entity).incident
+
+
 def _stored(entity: Mapping[str, Any]) -> StoredIncident:
     where = Where(f"{TABLE}/{entity.get('PartitionKey')}/{entity.get('RowKey')}")
     try:

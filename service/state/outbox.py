@@ -25,6 +25,7 @@ from azure.core.exceptions import (
 
 from detections.model import Severity
 from service.delivery.base import Sink
+from service.delivery.severity import passes
 from service.state.tables import Tables, cap_text, merge_if_unchanged
 
 TABLE = "outbox"
@@ -81,7 +82,7 @@ class Outbox:
             "created_at": now,
         }
         for sink in self.sinks:
-            wanted = severity.rank >= sink.min_severity.rank and sink.name not in exclude
+            wanted = passes(sink, severity, rule_id) and sink.name not in exclude
             row[f"{sink.name}_status"] = PENDING if wanted else SKIPPED
             row[f"{sink.name}_attempts"] = 0
             row[f"{sink.name}_failures"] = 0

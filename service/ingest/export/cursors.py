@@ -17,7 +17,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import EdmType, EntityProperty, TableClient, TableServiceClient, UpdateMode
 
 from detections.errors import RiskwatchError
-from service.ingest.export.paths import BlobRegistration, blob_row_key
+from service.ingest.export.paths import READ_AFTER_SIGN_INS, BlobRegistration, blob_row_key
 
 
 class OffsetError(RiskwatchError, ValueError):
@@ -69,9 +69,10 @@ class BlobCursorStore:
         return True
 
     def active(self) -> list[BlobCursor]:
-        """Blobs still being tailed, oldest hour first."""
+        """Blobs still being tailed, oldest hour first; an hour's audits after its sign-ins."""
         rows = self.table.query_entities("Retired eq false")
-        return sorted((_cursor(row) for row in rows), key=lambda c: (c.hour, c.source))
+        return sorted((_cursor(row) for row in rows),
+                      key=lambda c: (c.hour, c.container in READ_AFTER_SIGN_INS, c.source))
 
     def get(self, container: str, row_key: str) -> BlobCursor:
         return _cursor(self.table.get_entity(container, row_key))

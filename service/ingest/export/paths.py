@@ -26,7 +26,13 @@ EXPORT_CONTAINERS: dict[str, str] = {
     "insights-logs-userriskevents": "UserRiskEvents",
     "insights-logs-riskyusers": "RiskyUsers",
     "insights-logs-serviceprincipalriskevents": "ServicePrincipalRiskEvents",
+    "insights-logs-auditlogs": "AuditLogs",  # directory audits
 }
+
+# Containers of what an account does after signing in (directory audits): an hour's blobs of
+# these are read after its sign-in and risk blobs, so the audit rules see the sign-in's
+# flag (an export line is read once; a Graph feed re-reads its look-back instead).
+READ_AFTER_SIGN_INS = frozenset({"insights-logs-auditlogs"})
 
 _HOUR = re.compile(r"(?:^|/)y=(\d{4})/m=(\d{2})/d=(\d{2})/h=(\d{2})(?:/|$)")
 

@@ -38,6 +38,7 @@ class ExportLine:
     blob_name: str
     number: int
     text: str
+    raw: bytes = b""  # the line's bytes as stored (without its "\n"), for evidence bundles
 
     @property
     def where(self) -> str:
@@ -182,5 +183,5 @@ def _split(data: bytes, cursor: BlobCursor) -> tuple[list[ExportLine], int]:
         # Each line decoded alone: invalid UTF-8 is that line's Skip, never a guessed record.
         text = decode_line(raw.rstrip(b"\r"))
         if text.strip():
-            lines.append(ExportLine(cursor.container, cursor.blob_name, index, text))
+            lines.append(ExportLine(cursor.container, cursor.blob_name, index, text, raw))
     return lines, len(raw_lines)

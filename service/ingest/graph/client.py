@@ -45,6 +45,7 @@ class Page:
     # guarantee (sign-ins come newest first), so it only moves on the last page.
     watermark_after: datetime | None
     last: bool
+    content: bytes = b""  # the page's bytes as received (each record's raw bytes are in it)
 
 
 @dataclass(slots=True)
@@ -199,6 +200,7 @@ class FeedRead:
                 latest=latest,
                 watermark_after=newest if done else self.cursor.watermark,
                 last=next_url is None,
+                content=stats.content,
             )
             url = next_url
 

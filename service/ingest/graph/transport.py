@@ -56,6 +56,7 @@ class FeedStopped(RiskwatchError):
 class RequestStats:
     requests: int = 0
     retries: int = 0
+    content: bytes = b""  # the page as received, for the evidence bundles' raw records
 
 
 @dataclass(slots=True)
@@ -88,6 +89,7 @@ class Transport:
             if response.status_code == 200:
                 body = _page_body(response.content)
                 if body is not None:
+                    stats.content = response.content
                     return body, stats
                 problem = "truncated or invalid JSON page"
                 self._retry(self.backoff.delay(attempt), stats, url, problem)

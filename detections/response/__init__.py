@@ -1,0 +1,1 @@
+"""What Riskwatch would do about an incident: the response policy (pure)."""

@@ -1,0 +1,1 @@
+"""Sigma rules from a folder: ``loader.load_folder`` reads and compiles them."""
