@@ -18,10 +18,12 @@ from sys import intern
 from typing import Any, TypeVar
 
 from detections.failures import SMART_LOCKOUT, classify
+from detections.familiarity import device_key, network_keys, place_key
 from detections.history_marks import SLOW_RETENTION, UNWRITTEN, Flag
 from detections.history_records import (
     EVENT_RETENTION,
     MAX_IP_ENTRIES,
+    MAX_STORED_AGENT,
     MAX_SUCCESSES,
     MAX_TENANT_ENTRIES,
     MAX_USER_FAILURES,
@@ -93,11 +95,26 @@ def success_record(event: SignIn) -> SuccessSeen:
         device=device_of(event),
         risky=is_risk_flagged(event),
         anonymized=is_anonymized(event),
+        asn=_number(event.autonomous_system_number),
     )
 
 
 def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
     """``key``: the caller's ``user_key(event)``, shared rather than built again."""
+    if event.session_id:  # the client, for session_multiple_ips: only sessions read it
+        agent = event.user_agent
+        return _new_attempt(
+            time=event.time,
+            event_id=event.id,
+            user=key if key is not None else user_key(event),
+            ip=_shared(event.ip_address),
+            code=event.error_code,
+            asn=_number(event.autonomous_system_number),
+            country=_shared(event.location.country),
+            device=_shared(event.device.device_id),
+            agent=intern(agent[:MAX_STORED_AGENT]) if agent else None,
+            trusted=event.trusted_location is True,
+        )
     return _new_attempt(
         time=event.time,
         event_id=event.id,
@@ -107,6 +124,14 @@ def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
         asn=_number(event.autonomous_system_number),
         country=_shared(event.location.country),
     )
+
+
+def familiar_keys(event: SignIn) -> tuple[int | None, ...]:
+    """The familiarity keys of a sign-in: its device, networks and place."""
+    loc = event.location
+    return (device_key(device_of(event)),
+            *network_keys(event.autonomous_system_number, event.ip_address),
+            place_key(loc.country, loc.city))
 
 
 def key_of(user_id: str | None, upn: str | None) -> tuple[str, ...]:
@@ -216,12 +241,17 @@ class History:
             del self.ips[address]
             self.dirty_ips.discard(address)  # nothing in it can count any more
 
-    def flag_alert(self, event: Event, rule_id: str, severity: Severity, principal: str) -> None:
+    def flag_alert(self, event: Event, rule_id: str, severity: Severity, principal: str,
+                   *, about: str | None = None) -> None:
         """Remember that ``rule_id`` alerted on the user of ``event`` (after the rules, like
-        ``observe``). Alerts about something else (a spray's "12 users") flag nobody."""
+        ``observe``), or on the user ``about`` (a history key) when the finding names one.
+        Alerts about something else (a spray's "12 users") flag nobody."""
+        item = Flag(event.time, event.event_id, "alert", rule_id, severity.value)
+        if about is not None:
+            self._flag(dict.fromkeys((about, *key_of(None, principal))), item)
+            return
         if principal.lower() != event.principal.lower():
             return
-        item = Flag(event.time, event.event_id, "alert", rule_id, severity.value)
         self._flag(user_keys_of(event), item)
 
     def _flag(self, keys: Iterable[str], item: Flag) -> None:
@@ -270,6 +300,9 @@ class History:
                 changed = True
             if event.app_id:
                 changed |= user.see_app(intern(event.app_id.lower()), event.time)
+            # What the user's own sign-ins look like; an anonymizer's or a risky one's never.
+            if not is_anonymized(event) and not is_risk_flagged(event):
+                changed |= user.learn(familiar_keys(event), event.time)
         if outcome in {"credential", "mfa"}:
             if user.failures is UNWRITTEN:
                 user.failures = []
@@ -290,6 +323,10 @@ class History:
                 ip = self.ips[event.ip_address] = WindowState()
             window = ip.own_failures() if outcome == "credential" else ip.successes
             added = insert(window, record, retention=WINDOW_RETENTION, cap=MAX_IP_ENTRIES)
+            upn = event.user_principal_name
+            if outcome != "credential" and upn and upn.lower() != record.user:
+                # A real account's (its password was accepted): spray_success names it.
+                added |= ip.see_name(record.user, intern(upn))
             if ip.see_user(outcome == "credential", record.user, event.time) or added:
                 self.dirty_ips.add(event.ip_address)
         if outcome == "credential":

@@ -15,12 +15,12 @@ from datetime import datetime
 from detections.correlation_history import History
 from detections.model import Event, EventKind, Severity
 from detections.order import in_time_order
-from detections.rule import Context, Finding, ParamValue, Rule, dedup_values
+from detections.rule import Context, Finding, ParamValue, Rule, dedup_values, findings_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Match:
-    """One rule firing on one event."""
+    """One rule firing on one event (a rule may fire several times on one event)."""
 
     rule: Rule
     event: Event
@@ -92,8 +92,7 @@ class Engine:
                 # rules still run: the dedup ledger drops their repeat matches.
                 continue
             try:
-                finding = rule.match(event, context)
-                if finding is not None:
+                for finding in findings_of(rule.match(event, context)):
                     match = _to_match(rule, event, finding)
                     matches.append(self.enricher(match) if self.enricher else match)
             except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
@@ -106,7 +105,8 @@ class Engine:
         for match in matches:
             if match.rule.id.startswith(SIGMA_PREFIX):
                 continue  # Sigma rules (often broad) never make a user "flagged" for the others
-            self.history.flag_alert(event, match.rule.id, match.severity, match.principal)
+            self.history.flag_alert(event, match.rule.id, match.severity, match.principal,
+                                    about=match.finding.about_user)
         return matches, failures
 
     def run(self, events: Iterable[Event]) -> Iterator[tuple[list[Match], list[RuleFailure]]]:

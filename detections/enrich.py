@@ -66,10 +66,13 @@ class Enricher:
 
     def _roles(self, match: Match) -> tuple[str, ...]:
         event = match.event
+        about = match.finding.about_user
         # The object id decides (sign-ins and risk records carry userId); a service
-        # principal's sign-in carries its own id, and role holders can be apps too.
+        # principal's sign-in carries its own id, and role holders can be apps too. A finding
+        # about another user than the event's (spray_success) is that user's roles.
         object_id = getattr(event, "user_id", None) or getattr(event, "service_principal_id", None)
         roles = set(
+            self.privileged.roles_of_key(about) if about is not None else
             self.privileged.roles_of(object_id, getattr(event, "user_principal_name", None))
         )
         # Rules on many users (spray, lockouts) list their user keys: any privileged target counts.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from detections.familiarity import WARMUP, Familiarity
 from detections.history_marks import (
     APP_RETENTION,
     FLAG_RETENTION,
@@ -44,10 +45,12 @@ MAX_COUNTRIES = 64
 MAX_SESSIONS = 20
 MAX_SESSION_NETWORKS = 12
 MAX_IP_ENTRIES = 200
+MAX_IP_NAMES = 2 * MAX_IP_ENTRIES  # UPNs per address (trimmed to its success window past this)
 # Tenant failures and lockouts share one Table entity (1 MiB, UTF-16): 2 x 1,000 entries of
 # at most about 220 characters (keys capped below) stay under 1 MB.
 MAX_TENANT_ENTRIES = 1000
 MAX_STORED_KEY = 64  # characters of a user key or IP kept: attackers choose unknown UPNs
+MAX_STORED_AGENT = 256  # characters of a session's user agent kept (compared as kept)
 MAX_SEEN_IDS = 3000  # sign-in ids per user kept to recognise re-read events (poll overlap)
 
 
@@ -76,6 +79,7 @@ class SuccessSeen:
     device: str | None  # device id, else "os/browser"; None when unknown
     risky: bool  # an open, active risk flag on the sign-in
     anonymized: bool  # through a known anonymizer (Tor, anonymous VPN)
+    asn: int | None = None  # its autonomous system (impossible travel's network novelty)
 
     def to_list(self) -> list[Any]:
         return [
@@ -89,12 +93,14 @@ class SuccessSeen:
             self.device,
             self.risky,
             self.anonymized,
+            self.asn,
         ]
 
     @classmethod
     def from_list(cls, v: list[Any]) -> SuccessSeen:
         return cls(
-            stored_time(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], bool(v[8]), bool(v[9])
+            stored_time(v[0]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], bool(v[8]), bool(v[9]),
+            v[10] if len(v) > 10 else None,  # stored before the ASN was kept
         )
 
 
@@ -109,9 +115,13 @@ class Attempt:
     code: int
     asn: int | None = None
     country: str | None = None
+    # Sign-ins with a session only (session_multiple_ips): the client that carried it.
+    device: str | None = None  # the device id (never OS/browser: those are not an identity)
+    agent: str | None = None  # the user agent, at most MAX_STORED_AGENT characters
+    trusted: bool = False  # from a trusted named location (networkLocationDetails)
 
     def to_list(self) -> list[Any]:
-        return [
+        stored = [
             self.time.isoformat(),
             self.event_id[:MAX_STORED_KEY],
             self.user[:MAX_STORED_KEY],
@@ -120,10 +130,15 @@ class Attempt:
             self.asn,
             self.country,
         ]
+        if self.device or self.agent or self.trusted:
+            stored += [self.device[:MAX_STORED_KEY] if self.device else None, self.agent,
+                       self.trusted]
+        return stored
 
     @classmethod
     def from_list(cls, v: list[Any]) -> Attempt:
-        return cls(stored_time(v[0]), v[1], v[2], v[3], int(v[4]), v[5], v[6])
+        client = (v[7], v[8], bool(v[9])) if len(v) > 9 else (None, None, False)  # older forms
+        return cls(stored_time(v[0]), v[1], v[2], v[3], int(v[4]), v[5], v[6], *client)
 
 
 @dataclass(slots=True)
@@ -172,6 +187,23 @@ class UserState:
     seen_ids: SeenIds = field(default_factory=SeenIds)
     flags: list[Flag] = field(default_factory=unwritten)  # risky sign-ins and alerts, by time
     apps: dict[str, datetime] = field(default_factory=dict)  # client app id -> last success
+    known: Familiarity | None = None  # devices, networks, places (detections.familiarity)
+
+    def learn(self, keys: tuple[int | None, ...], time: datetime) -> bool:
+        """Count a successful sign-in's device, network and place keys as familiar."""
+        if self.known is None:
+            if not any(keys):
+                return False
+            self.known = Familiarity()
+        return self.known.learn(keys, time)
+
+    def familiar(self, at: datetime) -> Familiarity | None:
+        """What the user is known to use, once there is ``WARMUP`` of history before
+        ``at``; None before that (nothing is known yet, not even what is new)."""
+        first = self.first_seen
+        if self.known is None or first is None or at - first < WARMUP:
+            return None
+        return self.known
 
     def flag(self, item: Flag) -> bool:
         """Remember ``item``; False when it was already remembered."""
@@ -247,6 +279,7 @@ class UserState:
             "seen": self._seen_list(),
             "flags": [f.to_list() for f in self.flags],
             "apps": times_dict(self.apps),
+            "known": self.known.to_list() if self.known else [],
         }
 
     def _seen_list(self) -> list[list[str]]:
@@ -268,6 +301,7 @@ class UserState:
             seen_ids=SeenIds.of((str(v[0]), stored_time(v[1])) for v in data.get("seen", [])),
             flags=[Flag.from_list(v) for v in data.get("flags", [])],
             apps=stored_times(data.get("apps", {})),
+            known=Familiarity.from_list(data["known"]) if data.get("known") else None,
         )
 
 
@@ -282,6 +316,9 @@ class WindowState:
     # The slow spray's longer view (IP only): user -> last credential failure / success.
     failed_users: dict[str, datetime] = field(default_factory=unwritten_map)
     ok_users: dict[str, datetime] = field(default_factory=dict)
+    # The UPN of each user key in ``successes`` that is an object id (IP only): spray_success
+    # names a user the spray is recognised after by it, with only the address's state loaded.
+    names: dict[str, str] = field(default_factory=unwritten_map)
 
     def own_failures(self) -> list[Attempt]:
         if self.failures is UNWRITTEN:
@@ -292,6 +329,18 @@ class WindowState:
         if self.lockouts is UNWRITTEN:
             self.lockouts = []
         return self.lockouts
+
+    def see_name(self, user: str, upn: str) -> bool:
+        """Remember the UPN of a user key of ``successes``; False when already known."""
+        if self.names.get(user) == upn:
+            return False
+        if self.names is UNWRITTEN_MAP:
+            self.names = {}
+        self.names[user] = upn
+        if len(self.names) > MAX_IP_NAMES:  # only the users the window still holds
+            held = {a.user for a in self.successes}
+            self.names = {k: v for k, v in self.names.items() if k in held}
+        return True
 
     def see_user(self, failed: bool, user: str, time: datetime) -> bool:
         if failed and self.failed_users is UNWRITTEN_MAP:
@@ -307,6 +356,7 @@ class WindowState:
             "lockouts": [a.to_list() for a in self.lockouts],
             "failed_users": times_dict(self.failed_users),
             "ok_users": times_dict(self.ok_users),
+            "names": dict(self.names),
         }
 
     @classmethod
@@ -317,4 +367,5 @@ class WindowState:
             lockouts=[Attempt.from_list(v) for v in data.get("lockouts", [])],
             failed_users=stored_times(data.get("failed_users", {})),
             ok_users=stored_times(data.get("ok_users", {})),
+            names={str(k): str(v) for k, v in data.get("names", {}).items()} or unwritten_map(),
         )

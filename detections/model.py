@@ -157,6 +157,10 @@ class SignIn:
     conditional_access_audiences: tuple[str, ...] = ()  # application ids CA evaluated
     authentication_methods: tuple[str, ...] = ()  # methods of the steps that succeeded
     user_type: str | None = None  # member, guest
+    # networkLocationDetails: a trusted named location (networkType trusted or
+    # trustedNamedLocation); None when the record does not say. namedNetwork is not trust.
+    trusted_location: bool | None = None
+    named_networks: tuple[str, ...] = ()  # the named locations the sign-in matched
 
     @property
     def principal(self) -> str:

@@ -33,6 +33,9 @@ class Finding:
     context: Mapping[str, JsonValue] = field(default_factory=dict)
     # Overrides of what the engine would otherwise derive from the event.
     principal: str | None = None
+    # The history key of the user the finding is about when that is not the event's user
+    # (spray_success names a user on another user's failure): their flags, roles, evidence.
+    about_user: str | None = None
     dedup_values: tuple[str, ...] | None = None
     related_event_ids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
@@ -88,7 +91,17 @@ class Context:
         return str(self.params[name])
 
 
-MatchFunction: TypeAlias = Callable[[Event, Context], Finding | None]
+# A rule says nothing (None), one thing, or several: one alert per user a spray's success
+# names (spray_success). Every finding is a match of the rule; dedup keeps them apart.
+MatchResult: TypeAlias = Finding | tuple[Finding, ...] | None
+MatchFunction: TypeAlias = Callable[[Event, Context], MatchResult]
+
+
+def findings_of(result: MatchResult) -> tuple[Finding, ...]:
+    """What a match function returned, as a tuple of findings (empty for None)."""
+    if result is None:
+        return ()
+    return result if isinstance(result, tuple) else (result,)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

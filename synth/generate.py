@@ -10,6 +10,7 @@ from typing import Any
 
 from synth.activity import Ambient
 from synth.audits import audit_lookalikes, audit_stories
+from synth.familiar import familiarity_lookalikes
 from synth.kit import Kit
 from synth.lookalikes import failure_lookalikes, travel_lookalikes
 from synth.shapes import graph_risky_user, iso
@@ -80,7 +81,7 @@ def plan(config: Config) -> Tenant:
         kit = Kit(random.Random(f"{config.seed}:stories"), users, config.start, config.days)  # noqa: S311
         for write in (seed_rule_stories, travel_stories, failure_stories, travel_lookalikes,
                       failure_lookalikes, technique_stories, technique_lookalikes,
-                      audit_stories, audit_lookalikes):  # fmt: skip
+                      audit_stories, audit_lookalikes, familiarity_lookalikes):  # fmt: skip
             write(kit)
         tenant.labels = kit.labels
         tenant.story_items = sorted(kit.items, key=lambda i: i[0])

@@ -71,13 +71,38 @@ def technique_stories(k: Kit) -> None:
             time=t + 19 * HOUR, window=(t, t + 24 * HOUR), event_ids=ids,
             description=f"{ip}: one 50126 an hour against 22 users (low and slow)")
 
+    # A spray's quiet success (issue 18): eleven users fail from one address and the sprayed
+    # password works for one more, in his own city, his only attempt from it, hours after
+    # his last sign-in: no failure of his, no new country, no distance. Only the spray knows.
+    u = k.victim()
+    crowd = k.crowd(11)
+    t = k.at(k.days - 5, 11.0)
+    k.reserve(u, t - 5 * HOUR, t + 2 * HOUR)
+    proxy = k.proxy()
+    ip = proxy.address(k.rng)
+    ids = [k.signin(k.by_attacker(v, t + i * 100, proxy, ip, error=50126, user_agent=SPRAY_UA))
+           for i, v in enumerate(crowd)]  # fmt: skip
+    worked = k.signin(k.by_attacker(u, t + 540, proxy, ip, user_agent=SPRAY_UA))
+    k.label("password_spray_success", "spray_success", alert=True, users=[u.upn],
+            time=t + 900, window=(t, t + 30 * MINUTE), event_ids=[worked, *ids],
+            description=f"{ip}: the sprayed password worked for one user (his only sign-in "
+            "from it, at home, hours after his last); named when the tenth failure makes "
+            "the spray")  # fmt: skip
+    k.label("password_spray_success_spray", "password_spray", alert=True,
+            users=[*(v.upn for v in crowd), u.upn], time=t + 900, window=(t, t + 30 * MINUTE),
+            event_ids=ids, description=f"{ip}: 11 users fail in 17 minutes and one gets in: "
+            "the spray alert names him and is high")  # fmt: skip
+
 
 def technique_lookalikes(k: Kit) -> None:
     # A developer who uses Visual Studio Code every working day from home.
     u = k.victim()
-    ids = [k.signin(k.attempt(u, k.at(d, 9.5 - u.utc_offset_h), app=VSCODE, interactive=False))
+    # 09:30 local as a UTC hour of the day (east of UTC+9:30 it is the day before's evening,
+    # which would fall before the tenant's first day).
+    hour = (9.5 - u.utc_offset_h) % 24
+    ids = [k.signin(k.attempt(u, k.at(d, hour), app=VSCODE, interactive=False))
            for d in range(k.days)]  # fmt: skip
-    first = k.at(0, 9.5 - u.utc_offset_h)
+    first = k.at(0, hour)
     k.label("developer_vscode_first_use", "first_party_client_phishing", alert=True,
             users=[u.upn], time=first, window=(first, first + HOUR), event_ids=ids[:1],
             description="benign: the developer's first use in the window; without a baseline "

@@ -141,7 +141,7 @@ def test_a_spray_from_one_address_is_an_ip_incident_linked_to_its_users() -> Non
 def test_the_sample_tenant_gives_one_incident_per_attacked_user_or_attacking_ip() -> None:
     paths = scan_mod.expand_paths([str(SAMPLES / "tenant")])
     report, incidents = scan_incidents(paths, load_rules(), scan_mod.ScanOptions())
-    assert (len(report.alerts), len(incidents)) == (42, 26)
+    assert (len(report.alerts), len(incidents)) == (44, 28)
     found = by_principal(incidents)
     assert all(len(v) == 1 for v in found.values())
     labels = json.loads((SAMPLES / "labels.json").read_text(encoding="utf-8"))["stories"]
@@ -186,7 +186,7 @@ def test_scan_incidents_writes_one_incident_a_line(capsys: pytest.CaptureFixture
     assert main(["scan", "--incidents", str(SAMPLES / "tenant")]) == 0
     lines = capsys.readouterr().out.splitlines()
     incidents = [json.loads(line) for line in lines]
-    assert len(incidents) == 26
+    assert len(incidents) == 28
     assert all(set(i) == {"incident_id", "revision", "principal", "principal_type", "verdict",
                           "score", "reasons", "alerts", "rules", "first_seen", "last_seen",
                           "privileged", "breakdown", "timeline", "related"} for i in incidents)
@@ -196,7 +196,7 @@ def test_scan_incidents_writes_one_incident_a_line(capsys: pytest.CaptureFixture
     assert set(incidents[0]["alerts"][0]) == {"alert_id", "rule_id", "severity"}
     assert set(incidents[0]["reasons"][0]) == {"text", "effect", "rule_id", "event_ids"}
     assert main(["scan", str(SAMPLES / "tenant")]) == 0  # without the flag: alerts, as before
-    assert len(capsys.readouterr().out.splitlines()) == 42
+    assert len(capsys.readouterr().out.splitlines()) == 44
 
 
 def _risky_sign_ins_days_apart(tmp_path: Path, days: int) -> Path:

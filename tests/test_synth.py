@@ -26,7 +26,7 @@ STORY_RULES = {
     "success_after_failures", "mfa_fatigue", "account_lockouts", "session_multiple_ips",
     "device_code_phishing", "first_party_client_phishing", "legacy_auth_no_mfa",
     "disabled_account_probing", "mfa_method_change_after_risk", "app_credential_after_risk",
-    "role_assigned_outside_pim", "ca_policy_mfa_removed",
+    "role_assigned_outside_pim", "ca_policy_mfa_removed", "spray_success",
 }  # fmt: skip
 # Alerts whose principal is a count of users ("12 users"), not one of the story's users.
 MANY_USER_RULES = ("password_spray", "account_lockouts", "disabled_account_probing")

@@ -132,6 +132,8 @@ def signals_of(
         found.append("token_replay")
     if rule_id in PHISHING_FLOW_RULES:
         found.append("phishing_flow")
+    if rule_id == "spray_success":  # with its high severity: at least medium, lowered or not
+        found.append("sprayed_password")
     return tuple(found)
 
 

@@ -31,7 +31,7 @@ FAMILIES = {
         "user_risk_detection", "unremediated_user_risk", "priority_risk_detection")),
     "credential_attack": ("credential attack", (
         "brute_force", "password_spray", "account_lockouts", "success_after_failures",
-        "mfa_fatigue", "disabled_account_probing")),
+        "mfa_fatigue", "disabled_account_probing", "spray_success")),
     # How the token was obtained: a phished flow or a password alone (issue 20).
     "sign_in_technique": ("sign-in technique", (
         "device_code_phishing", "first_party_client_phishing", "legacy_auth_no_mfa")),
@@ -51,7 +51,7 @@ SIGMA_FAMILY_CAP = 25
 
 # Signals an alert carries (grouping.signals_of reads them from the alert's context).
 SIGNAL_POINTS = {"unchallenged": 20, "success_after_failures": 25, "aitm": 25,
-                 "token_replay": 25, "leaked": 20, "phishing_flow": 15}
+                 "token_replay": 25, "leaked": 20, "phishing_flow": 15, "sprayed_password": 20}
 SIGNAL_TEXT = {
     "unchallenged": "a high-risk sign-in succeeded without any challenge",
     "success_after_failures": "a sign-in succeeded after repeated failures",
@@ -60,6 +60,7 @@ SIGNAL_TEXT = {
     "leaked": "the user's credentials were found leaked",
     "phishing_flow": "tokens came through a flow phishing kits use (device code, a developer "
                      "client new to the user)",
+    "sprayed_password": "a password sprayed from the address worked for the user",
 }
 LOWER_POINTS = {"carrier_routing": 20, "known_device": 10, "secure_password_change": 25,
                 "consent_or_interrupts": 10}

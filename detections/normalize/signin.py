@@ -17,6 +17,7 @@ from detections.normalize import authdetail as a
 from detections.normalize import fields as f
 from detections.normalize import nested as n
 from detections.normalize.construct import fast_constructor
+from detections.normalize.netlocation import network_location
 from detections.normalize.texts import TextFields
 
 _EVENT_TYPE_CATEGORY: dict[str, SignInCategory] = {
@@ -148,6 +149,10 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
 
     device = g("deviceDetail")
     location = g("location")
+    networks = g("networkLocationDetails")
+    trusted, named = (
+        network_location(networks, pre + "networkLocationDetails") if networks else (None, ())
+    )
     return _SIGN_IN_TEXTS.checked(
         _sign_in(
             id=event_id(p, outer, when),
@@ -199,6 +204,8 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
                 g("authenticationDetails"), pre + "authenticationDetails"
             ),
             user_type=g("userType") or None,
+            trusted_location=trusted,
+            named_networks=named,
         ),
         pre,
     )

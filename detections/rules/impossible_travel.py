@@ -4,8 +4,12 @@ for the time between them (Elastic: >= 500 km and >= 800 km/h).
 Cautions of seed 002 built in: only the chronological timeline counts (the
 sign-in right before and right after, never the set of all places); several
 cities of one country are usually carrier routing, so a same-country pair needs a
-different device or an open risk flag; anonymizer sign-ins are not travel; and a
-country-centroid place (no coordinates) needs an open risk flag to alert.
+second signal that is *new* for the user (a device, network or city not used in the
+baseline, see ``detections.familiarity``) or an open risk flag: a registered phone on
+its usual carrier network, geolocated far away every day, is the user. Anonymizer
+sign-ins are not travel; a country-centroid place (no coordinates) needs an open risk
+flag to alert. Before the user's warm-up nothing is known, and a device differing
+between the two sign-ins is the second signal (version 1's rule).
 """
 
 from __future__ import annotations
@@ -13,13 +17,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from detections.correlation import user_sign_in
-from detections.correlation_history import success_record
+from detections.correlation import recent_flag, user_sign_in
+from detections.correlation_history import key_of, success_record
+from detections.familiarity import Familiarity, device_key, place_key
 from detections.geo import Place, distance_km, place_of
-from detections.history_records import SuccessSeen
-from detections.model import Device, Event, Location, Severity
+from detections.history_records import SuccessSeen, UserState
+from detections.model import Device, Event, Location, Severity, SignIn
 from detections.predicates import is_interactive, user_key
 from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
+from detections.rules._familiar_timelines import (
+    NEW_PHONE,
+    VPS,
+    desk,
+    phone,
+    weeks_of_desk_and_phone,
+    weeks_with_new_phone,
+)
 from detections.testing import T0, sign_in
 
 LONDON = Location(city="London", country="GB", latitude=51.51, longitude=-0.13)
@@ -28,6 +41,9 @@ NEW_YORK = Location(
 )
 CHICAGO = Location(city="Chicago", state="Illinois", country="US", latitude=41.88, longitude=-87.63)
 PHONE = Device(device_id="dev-phone", os="iOS 18", browser="Safari")
+RULE_ID = "impossible_travel"
+FLAG_HORIZON = timedelta(hours=24)  # an open risk flag this recent is a second signal
+# (this rule's own earlier alert is not: one alert would make every later pair evidence)
 
 
 def _place(s: SuccessSeen) -> Place | None:
@@ -58,13 +74,47 @@ def match(event: Event, ctx: Context) -> Finding | None:
         [(here, after)] if after is not None else []
     )
     for a, b in pairs:
-        finding = _judge(a, b, ctx, event.principal)
+        finding = _judge(a, b, ctx, success, user)
         if finding is not None:
             return finding
     return None
 
 
-def _judge(a: SuccessSeen, b: SuccessSeen, ctx: Context, principal: str) -> Finding | None:
+def _new_signals(s: SuccessSeen, known: Familiarity) -> list[str]:
+    """What of sign-in ``s`` the user had not used before it, within the baseline."""
+    new = []
+    if s.device and not known.known(device_key(s.device), s.time):
+        new.append(f"new device {s.device}")
+    if (s.asn or s.ip) and not known.known_network(s.asn, s.ip, s.time):
+        new.append(f"new network {'AS' + str(s.asn) if s.asn else s.ip}")
+    if place_key(s.country, s.city) and not known.known(place_key(s.country, s.city), s.time):
+        new.append(f"new city {_label(s)}")
+    return new
+
+
+def _evidence(a: SuccessSeen, b: SuccessSeen, ctx: Context, event: SignIn,
+              user: UserState) -> list[str]:
+    evidence = []
+    flag = recent_flag(ctx, key_of(event.user_id, event.user_principal_name), b.time,
+                       FLAG_HORIZON, exclude_event=event.id)
+    if a.risky or b.risky or (flag is not None and flag.reason != RULE_ID):
+        evidence.append("risk flag")
+    known = user.familiar(b.time)
+    if known is None:  # warm-up: nothing is known yet, only the pair itself can differ
+        if a.device and b.device and a.device != b.device:
+            evidence.append("different device")
+        return evidence
+    new = [n for s in (a, b) for n in _new_signals(s, known)]
+    # A new city alone is the travel itself, and carrier routing moves a known phone on a
+    # known network between cities (seed 002): it is named only beside other evidence.
+    if evidence or any(not n.startswith("new city") for n in new):
+        evidence += [n for n in dict.fromkeys(new)]
+    return evidence
+
+
+def _judge(a: SuccessSeen, b: SuccessSeen, ctx: Context, event: SignIn,
+           user: UserState) -> Finding | None:
+    principal = event.principal
     pa, pb = _place(a), _place(b)
     if pa is None or pb is None:
         return None
@@ -75,17 +125,14 @@ def _judge(a: SuccessSeen, b: SuccessSeen, ctx: Context, principal: str) -> Find
     speed = km / hours if hours > 0 else None  # None: at the same moment
     if speed is not None and speed < ctx.float_param("min_speed_kmh"):
         return None
-    evidence = []
-    if a.risky or b.risky:
-        evidence.append("risk flag")
-    if a.device and b.device and a.device != b.device:
-        evidence.append("different device")
+    evidence = _evidence(a, b, ctx, event, user)
     confidence = "high" if pa.confidence == pb.confidence == "high" else "low"
     if confidence == "low" and "risk flag" not in evidence:
         return None  # a country centroid never alone raises impossible travel
     same_country = bool(a.country) and (a.country or "").upper() == (b.country or "").upper()
     if same_country and not evidence:
         return None  # cities of one country: usually ISP or mobile-carrier routing
+    # (a cross-country pair alerts as before; its new signals are still named)
     context: dict[str, JsonValue] = {
         "principal": principal,
         "from": _where(a),
@@ -95,6 +142,7 @@ def _judge(a: SuccessSeen, b: SuccessSeen, ctx: Context, principal: str) -> Find
         "speed_kmh": round(speed) if speed is not None else None,
         "same_country": same_country,
         "evidence": list(evidence),
+        "new_signals": [e for e in evidence if e.startswith("new ")],
         "location_confidence": confidence,
     }
     return Finding(
@@ -136,13 +184,20 @@ NO_COORDS = Location(country="US")
 
 RULE = Rule(
     uses_history=True,
-    id="impossible_travel",
-    version=1,
+    id=RULE_ID,
+    version=2,
     title="Impossible travel between consecutive sign-ins",
     description=(
         "Two consecutive successful interactive sign-ins of one user at least 500 km apart "
-        "with an implied speed of at least 800 km/h. Same-country pairs need a different "
-        "device or an open risk flag; anonymizers and centroid-only places do not count alone."
+        "with an implied speed of at least 800 km/h. Same-country pairs need a second signal "
+        "that is new for the user: a device or network (ASN or /24) not used in the 30-day "
+        "baseline, or an open risk flag (risky sign-in or alert within 24 h); a known device "
+        "on a known carrier network is not evidence, whatever the city (a new city is named "
+        "beside other evidence, never alone). Before the user's 7-day warm-up a "
+        "device differing between the two sign-ins counts. Anonymizers and centroid-only "
+        "places do not count alone. Divergence from the peers: Elastic and Sentinel alert on "
+        "any fast pair; this stays quiet on a registered phone whose carrier geolocates far "
+        "away every day (seed 002: several cities of one country are carrier routing)."
     ),
     severity=Severity.MEDIUM,
     risk_score=60,
@@ -166,6 +221,8 @@ RULE = Rule(
     known_gaps=(
         "Non-interactive sign-ins are not judged (token replay: session_multiple_ips).",
         "Pairs more than 26 hours apart are beyond the history retention (and never too fast).",
+        "What a user's successful sign-ins used becomes familiar for 30 days, an attacker's "
+        "too once one got in unnoticed.",
     ),
     params=(
         Param(
@@ -213,11 +270,37 @@ RULE = Rule(
             expect=False,
         ),
         RuleTest(
-            name="same country on a different device fires",
+            name="before the warm-up a different device is the second signal",
             before=(FIRST,),
             event=_later(30, location=NEW_YORK, device=PHONE),
             expect=True,
             severity=Severity.HIGH,
+        ),
+        RuleTest(
+            name="registered phone on a far carrier, daily for weeks, is quiet",
+            before=(*weeks_of_desk_and_phone(), desk(0)),
+            event=phone(0),
+            expect=False,
+        ),
+        RuleTest(
+            name="a phone bought last week and used daily is quiet",
+            before=(*weeks_with_new_phone(), desk(0)),
+            event=phone(0, NEW_PHONE),
+            expect=False,
+        ),
+        RuleTest(
+            name="travel on a new device fires after the warm-up",
+            before=(*weeks_of_desk_and_phone(), desk(0)),
+            event=phone(0, Device(device_id="dev-evil", os="Linux", browser="Firefox"), **VPS),
+            expect=True,
+            severity=Severity.HIGH,
+        ),
+        RuleTest(
+            name="a cross-country pair on a known phone keeps firing",
+            before=(*weeks_of_desk_and_phone(), desk(0)),
+            event=phone(0, location=LONDON),
+            expect=True,
+            severity=Severity.MEDIUM,
         ),
         RuleTest(
             name="dismissed risk is no evidence",

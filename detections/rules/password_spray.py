@@ -13,114 +13,104 @@ them with more successful users than failed ones.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from detections.correlation import ids, summary, user_sign_in
+from detections.correlation import MAX_LISTED, ids, summary, user_sign_in
 from detections.correlation_history import attempt_record
-from detections.history_records import MAX_STORED_KEY, Attempt
 from detections.model import Event, Severity, SignIn
-from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
-from detections.testing import series
-from detections.windows import between, busiest, with_event
+from detections.rule import Context, Finding, JsonValue, Rule, RuleTest
+from detections.spray import SPRAY_PARAMS, Spray, recognise, spraying_now
+from detections.testing import T0, series
+from detections.testing import sign_in as make_sign_in
 
 FAIL: dict[str, Any] = {"success": False, "error_code": 50126}
 
 
-def _user(a: Attempt) -> str:
-    return a.user
-
-
-def _successful_users(ctx: Context, ips: set[str], start: datetime, end: datetime) -> set[str]:
-    """Users whose password these IPs got right in the window (success or interrupt)."""
-    users: set[str] = set()
-    for ip in ips:
-        state = ctx.history.ip(ip)
-        if state is not None:
-            users |= {a.user for a in between(state.successes, start, end)}
-    return users
-
-
 def match(event: Event, ctx: Context) -> Finding | None:
+    accepted = user_sign_in(event, "none") or user_sign_in(event, "interrupt")
+    if accepted is not None and accepted.ip_address:
+        # A password accepted from an address already spraying: a match of the spray's alert,
+        # which makes it high and adds the sign-in (its names stay the first match's).
+        spray = spraying_now(accepted, attempt_record(accepted), ctx)
+        return None if spray is None else _finding_of(accepted, spray, ctx)
     sign_in = user_sign_in(event, "credential")
     if sign_in is None or not sign_in.ip_address:
         return None
-    span = timedelta(minutes=ctx.int_param("window_minutes"))
-    record = attempt_record(sign_in)
-    state = ctx.history.ip(sign_in.ip_address)
-    burst = busiest(with_event(state.failures if state else [], record), sign_in.time, span, _user)
-    failed = {a.user for a in burst}
-    if len(failed) >= ctx.int_param("min_users"):
-        ok = _successful_users(ctx, {sign_in.ip_address}, burst[0].time, burst[-1].time)
-        if len(failed - ok) > len(ok):
-            return _finding(f"from {sign_in.ip_address}", burst, (sign_in.ip_address,))
-    slow = _slow(sign_in, record, ctx)
-    if slow is not None:
-        return slow
-    same_code = [a for a in ctx.history.tenant.failures if a.code == sign_in.error_code]
-    spread = busiest(with_event(same_code, record), sign_in.time, span, _user)
-    users, ips = {a.user for a in spread}, {a.ip for a in spread if a.ip}
-    if len(users) < ctx.int_param("distributed_min_users"):
-        return None
-    if len(ips) < ctx.int_param("distributed_min_ips"):
-        return None
-    ok = _successful_users(ctx, ips, spread[0].time, spread[-1].time)
-    if len(users - ok) <= len(ok):
-        return None
-    return _finding(
-        f"from {len(ips)} IP addresses (error {sign_in.error_code})",
-        spread,
-        ("distributed", str(sign_in.error_code)),
-    )
+    spray = recognise(sign_in, attempt_record(sign_in), ctx)
+    return None if spray is None else _finding_of(sign_in, spray, ctx)
 
 
-def _slow(sign_in: SignIn, record: Attempt, ctx: Context) -> Finding | None:
-    """Low and slow: distinct failed users of the IP over the long horizon (bounded per IP
-    in the history: the last failure and success of each of up to 500 users, 72 hours)."""
-    state = ctx.history.ip(sign_in.ip_address)
-    start = sign_in.time - timedelta(hours=ctx.int_param("slow_window_hours"))
+def _finding_of(sign_in: SignIn, spray: Spray, ctx: Context) -> Finding:
+    if spray.form == "slow":
+        return _slow_finding(sign_in, spray, ctx)
+    return _finding(spray)
 
-    def within(users: dict[str, datetime]) -> set[str]:
-        return {u for u, t in users.items() if start <= t <= sign_in.time}
 
-    failed = within(state.failed_users if state else {}) | {record.user[:MAX_STORED_KEY]}
-    if len(failed) < ctx.int_param("slow_min_users"):
-        return None
-    ok = within(state.ok_users) if state else set()
-    if len(failed - ok) <= len(ok):
-        return None
-    recent = [a for a in (state.failures if state else []) if a.time >= start]
+def _succeeded_context(spray: Spray) -> dict[str, JsonValue]:
+    names = sorted(v.name for v in spray.succeeded.values())
+    return {"successful_users": len(names),
+            "succeeded_users": list[JsonValue](names[:MAX_LISTED])}
+
+
+def _severity(spray: Spray) -> Severity | None:
+    # A password that worked is no longer an attempt: high (the rule's default otherwise).
+    return Severity.HIGH if spray.succeeded else None
+
+
+def _title_tail(spray: Spray) -> str:
+    n = len(spray.succeeded)
+    return f"; {n} signed in successfully" if n else ""
+
+
+def _slow_finding(sign_in: SignIn, spray: Spray, ctx: Context) -> Finding:
     return Finding(
-        title=f"Low and slow password spray against {len(failed)} users from "
-        f"{sign_in.ip_address} in {ctx.int_param('slow_window_hours')} h",
-        principal=f"{len(failed)} users",
+        title=f"Low and slow password spray against {len(spray.failed)} users from "
+        f"{sign_in.ip_address} in {ctx.int_param('slow_window_hours')} h{_title_tail(spray)}",
+        severity=_severity(spray),
+        principal=f"{len(spray.failed)} users",
         context={
             "form": "slow",
-            "distinct_users": len(failed),
-            "users": list[JsonValue](sorted(failed)[:25]),
-            "successful_users": len(ok),
+            "distinct_users": len(spray.failed),
+            "users": list[JsonValue](sorted(spray.failed)[:25]),
+            **_succeeded_context(spray),
             "window_hours": ctx.int_param("slow_window_hours"),
             "ip_address": sign_in.ip_address,
             "last_seen": sign_in.time.isoformat(),
         },
-        dedup_values=("slow", sign_in.ip_address or ""),
-        related_event_ids=(*ids(recent), sign_in.id)[-20:],
+        dedup_values=spray.dedup,
+        related_event_ids=(*_victim_ids(spray), *ids(spray.failures), sign_in.id)[-20:],
     )
 
 
-def _finding(source: str, burst: list[Attempt], dedup: tuple[str, ...]) -> Finding:
-    info = summary(burst)
+def _finding(spray: Spray) -> Finding:
+    info = summary(spray.failures)
     return Finding(
-        title=f"Password spray against {info['distinct_users']} users {source}",
+        title=f"Password spray against {info['distinct_users']} users {spray.source}"
+        f"{_title_tail(spray)}",
+        severity=_severity(spray),
         principal=f"{info['distinct_users']} users",
-        context={**info, "form": "distributed" if dedup[0] == "distributed" else "single_ip"},
-        dedup_values=dedup,
-        related_event_ids=ids(burst),
+        context={**info, "form": spray.form, **_succeeded_context(spray)},
+        dedup_values=spray.dedup,
+        related_event_ids=(*_victim_ids(spray), *ids(spray.failures))[:20],
     )
+
+
+def _victim_ids(spray: Spray) -> list[str]:
+    """The sign-ins whose password the spray got right (the window still holds)."""
+    return sorted(v.event_id for v in spray.succeeded.values() if v.event_id)
 
 
 def _spray(n: int, prefix: str, **overrides: Any) -> tuple[SignIn, ...]:
     return series(n, prefix=prefix, per_user=True, step=timedelta(minutes=1), **overrides)
+
+
+def _victim(**overrides: Any) -> tuple[SignIn, ...]:
+    """Bob's one successful sign-in, four minutes into the spray (the password worked)."""
+    fields: dict[str, Any] = {"id": "bob-ok", "time": T0 + timedelta(minutes=4),
+                              "user_id": "u-bob", "user_principal_name": "bob@contoso.com",
+                              **overrides}
+    return (make_sign_in(**fields),)
 
 
 def _slow_spray(n: int, hours: float = 1.2) -> tuple[SignIn, ...]:
@@ -130,12 +120,16 @@ def _slow_spray(n: int, hours: float = 1.2) -> tuple[SignIn, ...]:
 RULE = Rule(
     uses_history=True,
     id="password_spray",
-    version=2,
+    version=3,
     title="Password spray",
     description=(
         "Credential failures against many distinct users from one IP address (failed users "
         "outnumbering successful ones), fast or low and slow over a day, or with the same "
-        "error code from several IPs."
+        "error code from several IPs. Names every user whose password a spraying address "
+        "got right within the window (any of its addresses in the distributed form), and is "
+        "high when there is one; each of them also gets a spray_success alert. Unlike "
+        "Sentinel and Elastic, which count failures only and leave the successes to a "
+        "follow-up query, the successes both keep an office NAT quiet and name the victims."
     ),
     severity=Severity.MEDIUM,
     risk_score=60,
@@ -144,6 +138,8 @@ RULE = Rule(
     dedup_fields=("ip_address",),
     dedup_window=timedelta(hours=2),
     investigation=(
+        "Reset the password and revoke the sessions of every user the alert names as signed "
+        "in successfully (their spray_success alerts join their own incidents).",
         "Check which targeted users signed in successfully from the spraying IPs afterwards.",
         "Look up the IPs' networks: hosting providers and proxies are typical for sprays.",
         "Block the IPs with a named location and require MFA for the targeted users.",
@@ -163,45 +159,10 @@ RULE = Rule(
         "The slow form keeps each IP's last failure and success of up to 500 users for 72 "
         "hours: a slower spray, or one spread over more IPs, is not seen.",
         "In the deployed app, successes of spraying IPs are known only within the retention.",
-    ),
-    params=(
-        Param(
-            name="min_users",
-            default=10,
-            description="Distinct failed users from one IP.",
-            minimum=2, maximum=200,
-        ),
-        Param(
-            name="window_minutes",
-            default=30,
-            description="Window of both forms.",
-            minimum=1, maximum=360,
-        ),
-        Param(
-            name="slow_window_hours",
-            default=24,
-            description="Horizon of the low-and-slow form (one IP).",
-            minimum=1, maximum=72,
-        ),
-        Param(
-            name="slow_min_users",
-            default=20,
-            description="Distinct failed users from one IP within the slow horizon.",
-            minimum=2, maximum=500,
-        ),
-        Param(
-            name="distributed_min_users",
-            default=15,
-            description="Distinct failed users, same error code, across IPs (Elastic: 15).",
-            minimum=2, maximum=1000,
-        ),
-        Param(
-            name="distributed_min_ips",
-            default=3,
-            description="IPs of the distributed form.",
-            minimum=2, maximum=1000,
-        ),
-    ),
+        "The alert's context is its first match's: a user who signs in from the address "
+        "after the spray is recognised makes the alert high and adds the sign-in to its "
+        "events, but is named only by their spray_success alert.",
+    ),    params=SPRAY_PARAMS,
     match=match,
     tests=(
         RuleTest(
@@ -263,6 +224,55 @@ RULE = Rule(
             event=_spray(15, "d", ip_address="198.51.100.9", **FAIL)[-1],
             expect=True,
             dedup=("distributed", "50126"),
+        ),
+        RuleTest(
+            name="a user signed in successfully during the spray makes it high",
+            before=_spray(9, "s", **FAIL) + _victim(),
+            event=_spray(10, "s", **FAIL)[-1],
+            expect=True,
+            severity=Severity.HIGH,
+            dedup=("203.0.113.10",),
+        ),
+        RuleTest(
+            name="a password accepted after the spray is recognised is a high match of it",
+            before=_spray(10, "s", **FAIL),
+            event=_victim(time=T0 + timedelta(minutes=12))[0],
+            expect=True,
+            severity=Severity.HIGH,
+            dedup=("203.0.113.10",),
+        ),
+        RuleTest(
+            name="a password accepted from an address that is not spraying is no match",
+            before=_spray(10, "s", **FAIL),
+            event=_victim(time=T0 + timedelta(minutes=12), ip_address="192.0.2.44")[0],
+            expect=False,
+        ),
+        RuleTest(
+            name="without a success the spray stays medium",
+            before=_spray(9, "s", **FAIL),
+            event=_spray(10, "s", **FAIL)[-1],
+            expect=True,
+            severity=Severity.MEDIUM,
+        ),
+        RuleTest(
+            name="a success from another address does not make the distributed spray high",
+            before=tuple(
+                replace(s, ip_address=f"198.51.100.{i % 3}")
+                for i, s in enumerate(_spray(14, "d", **FAIL))
+            ) + _victim(ip_address="192.0.2.44"),
+            event=_spray(15, "d", ip_address="198.51.100.9", **FAIL)[-1],
+            expect=True,
+            severity=Severity.MEDIUM,
+        ),
+        RuleTest(
+            name="a success from one of the distributed spray's addresses makes it high",
+            before=tuple(
+                replace(s, ip_address=f"198.51.100.{i % 3}")
+                for i, s in enumerate(_spray(14, "d", **FAIL))
+            ) + _victim(ip_address="198.51.100.1"),
+            event=_spray(15, "d", ip_address="198.51.100.9", **FAIL)[-1],
+            expect=True,
+            severity=Severity.HIGH,
         ),
     ),
 )

@@ -269,7 +269,9 @@ GETTERS: dict[str, Getter] = {
 # unsupported with this reason rather than silently never matching).
 UNMAPPED: Mapping[tuple[Service, str], str] = {
     ("signinlogs", "networklocationdetails"):
-        "named-location details (NetworkLocationDetails) are not kept by the sign-in model",
+        "NetworkLocationDetails is kept as a trusted-location flag and names, not the "
+        "column's JSON text the rule compares ('[]'); its DeviceDetail.deviceId '' never "
+        "matches a missing id either",
     ("signinlogs", "activitydetails"):
         "ActivityDetails is not a column of SigninLogs nor a Graph signIn property",
     ("signinlogs", "username"):

@@ -137,7 +137,7 @@ class IncidentRecorder:
                           tally=BreakdownTally(hours=self.hours))
         self.opened += 1
         if kind == "user":
-            segment.user_key = user_key_of(match.event)
+            segment.user_key = match.finding.about_user or user_key_of(match.event)
             self._by_user.setdefault(principal, []).append(segment)
             self._seed_user(segment)
         elif kind == "app":  # the application's own events (its changes, its sign-ins)
