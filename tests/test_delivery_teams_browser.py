@@ -20,23 +20,14 @@ import pytest
 from service.delivery.render import view
 from service.delivery.teams import encode, fitted_message
 from service.delivery.teams_incident import incident_card
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.sink_alerts import HOSTILE, HOSTILE_APP, critical_signin_alert, hostile_alert, sink_alert
 from tests.sink_checks import card_of
 from tests.sink_incidents import hostile_incident, huge_incident
 
-CHROMIUM = Path("/usr/bin/chromium")
 NODE_MODULES = Path(__file__).resolve().parents[1] / "node_modules"
 RENDERER = NODE_MODULES / "adaptivecards" / "dist" / "adaptivecards.min.js"
 MARKDOWN_IT = NODE_MODULES / "markdown-it" / "dist" / "browser" / "markdown-it.umd.min.js"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OUR_BUTTONS = ["Risky sign-ins", "Risky users", "User profile"]
 PAGE = "<!doctype html><html><head><meta charset='utf-8'></head><body><div id='card'></div>"
 

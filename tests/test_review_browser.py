@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from service.review.html import render_review_html
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.review_factory import (
     HOSTILE_AGENT,
     HOSTILE_APP,
@@ -35,16 +36,6 @@ from tests.review_factory import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 1600}
 SHOT = {"width": 1280, "height": 1440}  # the README's crop: the top of the page, < 300 KB
 SCREENSHOT_SETTING = "WRITE_REVIEW_SCREENSHOT"  # a path: where the README's PNG goes

@@ -40,6 +40,7 @@ from detections.errors import RiskwatchError
 from detections.response.policy import Action
 from service.ingest.graph.auth import TokenProvider
 from service.ingest.graph.throttle import Backoff, Clock, Sleep, SlidingWindowPacer, UnpacedLimit
+from service.ingest.graph.transport import graph_error
 from service.netutil import parse_retry_after
 
 log = logging.getLogger("riskwatch.response")
@@ -254,13 +255,3 @@ class GraphActions:
         if delay > 0:
             self.sleep(delay)
         return None
-
-
-def graph_error(response: requests.Response) -> str:
-    """Graph's ``{"error": {"code", "message"}}``, shortened (never the token or URL)."""
-    try:
-        error = response.json().get("error", {})
-        text = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
-    except (ValueError, AttributeError):
-        text = response.text
-    return text[:300] or response.reason or "no details"

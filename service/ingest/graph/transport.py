@@ -95,10 +95,10 @@ class Transport:
                 self._retry(self.backoff.delay(attempt), stats, url, problem)
                 continue
             if response.status_code == 403:
-                error = _graph_error(response)
+                error = graph_error(response)
                 raise FeedStopped("forbidden", error, stats.requests, stats.retries, Where(url))
             if response.status_code not in RETRY_STATUSES:
-                message = f"HTTP {response.status_code} from {url}: {_graph_error(response)}"
+                message = f"HTTP {response.status_code} from {url}: {graph_error(response)}"
                 raise FeedStopped("failed", message, stats.requests, stats.retries, Where(url))
             problem = f"HTTP {response.status_code}"
             hinted = parse_retry_after(response.headers.get("Retry-After"))
@@ -155,8 +155,9 @@ def _page_body(content: bytes) -> dict[str, Any] | None:
     return body
 
 
-def _graph_error(response: requests.Response) -> str:
-    """Graph's error code and message (``{"error": {"code", "message"}}``), shortened."""
+def graph_error(response: requests.Response) -> str:
+    """Graph's error code and message (``{"error": {"code", "message"}}``), shortened (never
+    the token or URL); the reads and the response actions both report it."""
     try:
         error = response.json().get("error", {})
         text = f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
