@@ -101,20 +101,10 @@ def success_record(event: SignIn) -> SuccessSeen:
 
 def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
     """``key``: the caller's ``user_key(event)``, shared rather than built again."""
-    if event.session_id:  # the client, for session_multiple_ips: only sessions read it
-        agent = event.user_agent
-        return _new_attempt(
-            time=event.time,
-            event_id=event.id,
-            user=key if key is not None else user_key(event),
-            ip=_shared(event.ip_address),
-            code=event.error_code,
-            asn=_number(event.autonomous_system_number),
-            country=_shared(event.location.country),
-            device=_shared(event.device.device_id),
-            agent=intern(agent[:MAX_STORED_AGENT]) if agent else None,
-            trusted=event.trusted_location is True,
-        )
+    # The client (device, agent, trusted location) is kept for sign-ins with a session
+    # only: session_multiple_ips is the one reader, and it reads sessions.
+    session = bool(event.session_id)
+    agent = event.user_agent if session else None
     return _new_attempt(
         time=event.time,
         event_id=event.id,
@@ -123,6 +113,9 @@ def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
         code=event.error_code,
         asn=_number(event.autonomous_system_number),
         country=_shared(event.location.country),
+        device=_shared(event.device.device_id) if session else None,
+        agent=intern(agent[:MAX_STORED_AGENT]) if agent else None,
+        trusted=session and event.trusted_location is True,
     )
 
 

@@ -25,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from tests.loopback import LoopbackServer
+
 Answer = tuple[int, dict[str, str], bytes]
 MAX_RISKY_IDS = 60  # dismiss accepts at most 60 users per call (Graph beta doc)
 
@@ -61,7 +63,7 @@ def error_body(code: str, message: str, request_id: str) -> bytes:
         "client-request-id": request_id}}}).encode()
 
 
-class GraphActionsServer:
+class GraphActionsServer(LoopbackServer):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.users: dict[str, User] = {}
@@ -69,22 +71,7 @@ class GraphActionsServer:
         self.scripts: deque[tuple[str, Canned]] = deque()  # (path part, answer)
         self.forbidden: set[str] = set()  # path parts answered 403
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> GraphActionsServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._listen(_handler(self), ThreadingHTTPServer)
 
     def add_user(self, user_id: str, upn: str, **fields: Any) -> User:
         user = User(user_id, upn, **fields)

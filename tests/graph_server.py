@@ -20,10 +20,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 # path -> (time field, default page size, maximum $top, newest first?)
 ROUTES: dict[str, tuple[str | None, int, int, bool]] = {
@@ -89,7 +91,7 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")  # Graph's 7 digits
 
 
-class GraphServer:
+class GraphServer(LoopbackServer):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.data: dict[str, list[dict[str, Any]]] = {path: [] for path in ROUTES}
@@ -99,23 +101,7 @@ class GraphServer:
         self.next_base: str | None = None  # set to hand out nextLinks to another host
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
-        self._httpd = HTTPServer(("127.0.0.1", 0), _handler(self))
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def __enter__(self) -> GraphServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._listen(_handler(self))
 
     def script(self, path: str, *answers: Scripted) -> None:
         self.scripts[path].extend(answers)
