@@ -8,6 +8,8 @@ from pathlib import Path
 
 from bench.coldstart import ColdStart
 from bench.data import SHARD_USERS
+from bench.export_path import ExportCost
+from bench.export_report import export_row, export_section
 from bench.graph_budget import GraphBudget
 from bench.memory import Memory
 from bench.order import SHUFFLE_SEED, Order
@@ -41,6 +43,7 @@ class Results:
     seconds: float
     tenants: tuple[TenantCost, ...] = ()  # every tenant size's runs, smallest first
     sigma: SigmaCost | None = None  # benchmark 10: scan with SigmaHQ's Entra rules
+    export: tuple[ExportCost, ...] = ()  # benchmark 11: the export-blob path, by tenant size
 
     @property
     def main_tenant(self) -> TenantCost | None:
@@ -71,7 +74,8 @@ def render(r: Results) -> str:
         "|---|---|---|---|---|---|---|",
         f"| 1 | rule throughput, {t.events:,} sign-ins | scan {t.scan_seconds:.1f} s "
         f"({t.scan_rate:,.0f} events/s) | json.loads {t.parse_seconds:.1f} s "
-        f"({t.parse_rate:,.0f} lines/s) | {t.ratio:.1f}x | <= 2x | {_verdict(t.ratio <= 2)} |",
+        f"({t.parse_rate:,.0f} lines/s) | {t.ratio:.1f}x | <= 3x (2x goal) "
+        f"| {_verdict(t.ratio <= 3)} |",
         f"| 2 | Table transactions, {c.users:,}-user tenant | {c.transactions:,} requests "
         f"for {c.sign_ins:,} sign-ins | - | {c.per_thousand:,.0f} per 1,000 sign-ins | <= 25 "
         f"| {_verdict(c.per_thousand <= 25)} |",
@@ -88,11 +92,13 @@ def render(r: Results) -> str:
         _order_row(r.order),
         *_scale_rows(r),
         *([sigma_row(r.sigma)] if r.sigma else []),
+        *([export_row(r.export, r.tenant_users, day)] if r.export else []),
         "",
     ]
     lines += _throughput(t) + _tables(c) + _memory(m) + _coldstart(s) + _graph(g, day, r)
     lines += _order(r.order) + _scale(r)
     lines += sigma_section(r.sigma) if r.sigma else []
+    lines += export_section(r.export, r.tenant_users) if r.export else []
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +112,7 @@ def _throughput(t: Throughput) -> list[str]:
         f"at {t.parse_rate:,.0f} lines/s. Each side ran in its own child process, "
         f"imports and rule loading untimed. {t.alerts} alerts (ordinary activity only).",
         "",
-        "Verdict: " + ("met." if t.ratio <= 2 else
+        "Verdict: " + ("met (3x for issue 16; 2x stays the goal)." if t.ratio <= 3 else
                        f"not met ({t.ratio:.1f}x). json.loads is C; each sign-in then "
                        "becomes a frozen dataclass of about 40 fields with parsed times "
                        "(about 3x json.loads on its own), the history records it (ids seen, "

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from bench import coldstart, graph_budget, machine, memory, order, sigma, tables, throughput
 from bench.data import ROOT, first_lines, tenant_day, tenant_window
+from bench.export_blobs import history_before
+from bench.export_path import measure_child as measure_export
 from bench.report import Results, write_report
 
 
@@ -34,12 +36,15 @@ class Sizes:
     coldstart_repeats: int
     graph_pages: int
     tenants: tuple[int, ...]  # tenant sizes of the Table, job-time and job-memory runs
+    export_tenants: tuple[int, ...]  # of those, the export-blob path's (benchmark 11)
+    export_runs: int  # timer runs per export tenant, after its history is stored
 
 
 FULL = Sizes("full", 100_000, 1_000_000, 1, 1_000_000, 1, 3, 15, 25,
-             (10_000, 100_000, 1_000_000))
-QUICK = Sizes("quick", 10_000, 50_000, 2, 100_000, 1, 2, 7, 15, (1_000, 10_000))
-TINY = Sizes("tiny", 300, 2_000, 1, 2_000, 0, 1, 2, 10, (100, 300))  # the smoke test
+             (10_000, 100_000, 1_000_000), (10_000, 100_000), 2)
+QUICK = Sizes("quick", 10_000, 50_000, 2, 100_000, 1, 2, 7, 15, (1_000, 10_000),
+              (1_000, 10_000), 2)
+TINY = Sizes("tiny", 300, 2_000, 1, 2_000, 0, 1, 2, 10, (100, 300), (100, 300), 1)  # smoke test
 DAY = datetime(2026, 11, 2, tzinfo=UTC)  # bench.data.START
 
 
@@ -81,11 +86,20 @@ def run(sizes: Sizes, work: Path, connection: str, out: Path) -> Results:
     graph = graph_budget.measure(day, sizes.graph_pages, 1200)
     log(f"Sigma rules: scan of {events} sign-ins with and without SigmaHQ's Entra rules")
     sigma_cost = sigma.measure(rows, sizes.throughput_repeats)
+    exports = []
+    for users in sizes.export_tenants:
+        log(f"export-blob path: {users} users, history from midnight, then "
+            f"{sizes.export_runs} timer runs")
+        history = history_before(work / "history", users, first,
+                                 day if users == sizes.tenant_users else None)
+        exports.append(measure_export(
+            connection, f"bench{uuid.uuid4().hex[:8]}", windows[users], users, first, 0,
+            sizes.export_runs, history))  # fmt: skip
     results = Results(
         sizes=sizes.name, machine=machine.describe(), throughput=through, tables=cost,
         memory=mem, order=ordering, coldstart=cold, graph=graph, tenant_users=sizes.tenant_users,
         sign_ins_per_day=per_day, seconds=time.perf_counter() - started,
-        tenants=tuple(costs), sigma=sigma_cost,
+        tenants=tuple(costs), sigma=sigma_cost, export=tuple(exports),
     )  # fmt: skip
     log("7/7 writing the report")
     write_report(results, out)

@@ -19,12 +19,11 @@ from typing import Any, TypeVar
 
 from detections.failures import SMART_LOCKOUT, classify
 from detections.familiarity import device_key, network_keys, place_key
+from detections.history_columns import Stamp, stamp
 from detections.history_marks import SLOW_RETENTION, UNWRITTEN, Flag
 from detections.history_records import (
-    EVENT_RETENTION,
     MAX_IP_ENTRIES,
     MAX_STORED_AGENT,
-    MAX_SUCCESSES,
     MAX_TENANT_ENTRIES,
     MAX_USER_FAILURES,
     WINDOW_RETENTION,
@@ -32,10 +31,12 @@ from detections.history_records import (
     SuccessSeen,
     UserState,
     WindowState,
+    _new_success,
+    attempt_of,
     insert,
+    shared_place,
 )
 from detections.model import DirectoryAudit, Event, RiskDetection, RiskyUser, Severity, SignIn
-from detections.normalize.construct import fast_constructor
 from detections.predicates import (
     is_anonymized,
     is_interactive,
@@ -77,9 +78,14 @@ def _number(value: _Num | None) -> _Num | None:
     return found
 
 
-# Built for nearly every sign-in: slots set directly (frozen __init__ is slow), same objects.
-_new_success = fast_constructor(SuccessSeen)
-_new_attempt = fast_constructor(Attempt)
+def success_fields(event: SignIn) -> tuple[Any, ...]:
+    """What a user's success window keeps of a sign-in besides its time and id
+    (``history_records.SuccessWindow.fields``): shared objects, so entries share them."""
+    loc = event.location
+    place = shared_place(_shared(loc.country), _shared(loc.city), _number(loc.latitude),
+                         _number(loc.longitude))
+    return (_shared(event.ip_address), place, device_of(event), is_risk_flagged(event),
+            is_anonymized(event), _number(event.autonomous_system_number))
 
 
 def success_record(event: SignIn) -> SuccessSeen:
@@ -99,24 +105,24 @@ def success_record(event: SignIn) -> SuccessSeen:
     )
 
 
-def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
-    """``key``: the caller's ``user_key(event)``, shared rather than built again."""
+def attempt_fields(event: SignIn, key: str | None = None) -> tuple[Any, ...]:
+    """What an attempt window keeps of a sign-in besides its time and id
+    (``history_records.AttemptWindow.fields``). ``key``: the caller's ``user_key(event)``."""
     # The client (device, agent, trusted location) is kept for sign-ins with a session
     # only: session_multiple_ips is the one reader, and it reads sessions.
     session = bool(event.session_id)
     agent = event.user_agent if session else None
-    return _new_attempt(
-        time=event.time,
-        event_id=event.id,
-        user=key if key is not None else user_key(event),
-        ip=_shared(event.ip_address),
-        code=event.error_code,
-        asn=_number(event.autonomous_system_number),
-        country=_shared(event.location.country),
-        device=_shared(event.device.device_id) if session else None,
-        agent=intern(agent[:MAX_STORED_AGENT]) if agent else None,
-        trusted=session and event.trusted_location is True,
-    )
+    return (key if key is not None else user_key(event), _shared(event.ip_address),
+            event.error_code, _number(event.autonomous_system_number),
+            _shared(event.location.country),
+            _shared(event.device.device_id) if session else None,
+            intern(agent[:MAX_STORED_AGENT]) if agent else None,
+            session and event.trusted_location is True)
+
+
+def attempt_record(event: SignIn, key: str | None = None) -> Attempt:
+    """``key``: the caller's ``user_key(event)``, shared rather than built again."""
+    return attempt_of(event.time, event.id, (None, *attempt_fields(event, key)))
 
 
 def familiar_keys(event: SignIn) -> tuple[int | None, ...]:
@@ -168,7 +174,10 @@ PRUNE_EVERY = 20_000  # observations between prunes of idle network windows
 
 
 def _last(window: WindowState) -> datetime:
-    times = [w[-1].time for w in (window.failures, window.successes, window.lockouts) if w]
+    times = [w[-1].time for w in (window.failures, window.lockouts) if w]
+    last_success = window.successes.last_time()  # read from the packed window, no record
+    if last_success is not None:
+        times.append(last_success)
     return max(times) if times else datetime.min.replace(tzinfo=UTC)
 
 
@@ -274,29 +283,28 @@ class History:
             self._flag(user_keys_of(event), Flag(event.time, event.id, "riskySignIn",
                                                  _risk_reason(event)))
         outcome = classify(event)
-        # One frozen record for the session, user and network windows: less memory.
-        record = attempt_record(event, key)
+        # The session and network windows keep the same details of it (packed windows);
+        # a failure window keeps one frozen record, shared by the user, IP and tenant.
+        entry = stamp(event.time, event.id)
+        attempt = (entry[3], *attempt_fields(event, key))  # one tuple for both windows
+        record = None
         changed = False
         if outcome == "none":
             if is_interactive(event):
-                changed |= insert(
-                    user.successes,
-                    success_record(event),
-                    retention=EVENT_RETENTION,
-                    cap=MAX_SUCCESSES,
-                )
+                changed |= user.see_success(entry, (entry[3], *success_fields(event)))
                 if event.location.country and not is_anonymized(event):
                     user.see_country(intern(event.location.country.upper()), event.time)
                     changed = True
             if event.session_id:
-                user.see_session(event.session_id, record)
+                user.see_session(event.session_id, entry, attempt)
                 changed = True
             if event.app_id:
                 changed |= user.see_app(intern(event.app_id.lower()), event.time)
             # What the user's own sign-ins look like; an anonymizer's or a risky one's never.
             if not is_anonymized(event) and not is_risk_flagged(event):
                 changed |= user.learn(familiar_keys(event), event.time)
-        if outcome in {"credential", "mfa"}:
+        elif outcome in {"credential", "mfa"}:
+            record = attempt_of(event.time, event.id, attempt)
             if user.failures is UNWRITTEN:
                 user.failures = []
             changed |= insert(
@@ -307,22 +315,28 @@ class History:
             )
         if changed:
             self.dirty_users.add(key)
-        self._observe_network(event, outcome, record)
+        self._observe_network(event, outcome, entry, attempt, record)
 
-    def _observe_network(self, event: SignIn, outcome: str, record: Attempt) -> None:
+    def _observe_network(self, event: SignIn, outcome: str, entry: Stamp,
+                         attempt: tuple[Any, ...], record: Attempt | None) -> None:
         if event.ip_address and outcome in {"none", "interrupt", "credential"}:
             ip = self.ips.get(event.ip_address)
             if ip is None:
                 ip = self.ips[event.ip_address] = WindowState()
-            window = ip.own_failures() if outcome == "credential" else ip.successes
-            added = insert(window, record, retention=WINDOW_RETENTION, cap=MAX_IP_ENTRIES)
+            user = attempt[1]
+            if record is not None:  # a credential failure
+                added = insert(ip.own_failures(), record, retention=WINDOW_RETENTION,
+                               cap=MAX_IP_ENTRIES)
+            else:
+                added = ip.own_successes().add(entry, attempt, retention=WINDOW_RETENTION,
+                                               cap=MAX_IP_ENTRIES)
             upn = event.user_principal_name
-            if outcome != "credential" and upn and upn.lower() != record.user:
+            if outcome != "credential" and upn and upn.lower() != user:
                 # A real account's (its password was accepted): spray_success names it.
-                added |= ip.see_name(record.user, intern(upn))
-            if ip.see_user(outcome == "credential", record.user, event.time) or added:
+                added |= ip.see_name(user, intern(upn))
+            if ip.see_user(outcome == "credential", user, event.time) or added:
                 self.dirty_ips.add(event.ip_address)
-        if outcome == "credential":
+        if record is not None and outcome == "credential":
             added = insert(self.tenant.own_failures(), record, retention=WINDOW_RETENTION,
                            cap=MAX_TENANT_ENTRIES)
             if event.error_code == SMART_LOCKOUT:

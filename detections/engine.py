@@ -15,7 +15,15 @@ from datetime import datetime
 from detections.correlation_history import History
 from detections.model import Event, EventKind, Severity
 from detections.order import in_time_order
-from detections.rule import Context, Finding, ParamValue, Rule, dedup_values, findings_of
+from detections.rule import (
+    Context,
+    Finding,
+    MatchFunction,
+    ParamValue,
+    Rule,
+    dedup_values,
+    findings_of,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +59,9 @@ def make_dedup_key(rule_id: str, values: Sequence[str]) -> str:
     return "|".join((rule_id, *escaped))
 
 
+# A rule's match function (read once), the rule and its context.
+_Judge = tuple[MatchFunction, Rule, Context]
+
 # Rules loaded from Sigma files (detections.sigma) have ids ``sigma:<uuid>``.
 SIGMA_PREFIX = "sigma:"
 
@@ -71,42 +82,52 @@ class Engine:
         self.enricher = enricher
         self.already_seen = 0
         overrides = params or {}
-        self._by_kind: dict[EventKind, list[tuple[Rule, Context]]] = {}
+        # Per kind, every rule (a new event) and the rules without history (an event seen
+        # before): the lists are chosen once per event, not a test per rule and event.
+        self._by_kind: dict[EventKind, list[_Judge]] = {}
+        self._stateless_by_kind: dict[EventKind, list[_Judge]] = {}
         for rule in rules:
             merged = {**rule.default_params(), **overrides.get(rule.id, {})}
-            context = Context(history=self.history, params=merged)
+            judge = (rule.match, rule, Context(history=self.history, params=merged))
             for kind in rule.kinds:
-                self._by_kind.setdefault(kind, []).append((rule, context))
+                self._by_kind.setdefault(kind, []).append(judge)
+                stateless = self._stateless_by_kind.setdefault(kind, [])
+                if not rule.uses_history:
+                    stateless.append(judge)
 
     def evaluate(self, event: Event) -> tuple[list[Match], list[RuleFailure]]:
         """Judge one event with every rule for its kind, then remember it."""
         matches: list[Match] = []
         failures: list[RuleFailure] = []
-        seen = self.history.seen(event)
-        if seen:
+        history = self.history
+        if history.seen(event):
             self.already_seen += 1
-        for rule, context in self._by_kind.get(event.kind, ()):
-            if seen and rule.uses_history:
-                # Judged when first observed; judging it against later history could
-                # fire on another event of the same burst and alert twice. Stateless
-                # rules still run: the dedup ledger drops their repeat matches.
-                continue
+            # Judged when first observed; judging it against later history could fire on
+            # another event of the same burst and alert twice. Stateless rules still run:
+            # the dedup ledger drops their repeat matches.
+            judges = self._stateless_by_kind.get(event.kind, ())
+        else:
+            judges = self._by_kind.get(event.kind, ())
+        for match, rule, context in judges:
             try:
-                for finding in findings_of(rule.match(event, context)):
-                    match = _to_match(rule, event, finding)
-                    matches.append(self.enricher(match) if self.enricher else match)
+                result = match(event, context)
+                if result is None:
+                    continue  # nearly every rule on nearly every event
+                for finding in findings_of(result):
+                    found = _to_match(rule, event, finding)
+                    matches.append(self.enricher(found) if self.enricher else found)
             except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
                 failures.append(
                     RuleFailure(rule_id=rule.id, event_id=event.event_id, error=_describe(exc))
                 )
-        self.history.observe(event)
+        history.observe(event)
         # After the event, in the same one-way order: a rule never sees its own alert as a
         # "recent flag", later events of the user do.
-        for match in matches:
-            if match.rule.id.startswith(SIGMA_PREFIX):
+        for found in matches:
+            if found.rule.id.startswith(SIGMA_PREFIX):
                 continue  # Sigma rules (often broad) never make a user "flagged" for the others
-            self.history.flag_alert(event, match.rule.id, match.severity, match.principal,
-                                    about=match.finding.about_user)
+            history.flag_alert(event, found.rule.id, found.severity, found.principal,
+                               about=found.finding.about_user)
         return matches, failures
 
     def run(self, events: Iterable[Event]) -> Iterator[tuple[list[Match], list[RuleFailure]]]:

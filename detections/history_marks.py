@@ -7,9 +7,14 @@ length, the oldest going first.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, ValuesView
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from itertools import compress
+from typing import Any, ClassVar
+
+from detections.history_seen import from_micros, micros
 
 # "Recently flagged" (risky sign-ins, alerts on the user): at least the incident quiet default
 # (7 days) with room for a longer quiet setting; a horizon past this is undercounted.
@@ -38,8 +43,229 @@ def stored_times(data: dict[str, Any]) -> dict[str, datetime]:
     return {str(k): stored_time(v) for k, v in data.items()}
 
 
-def times_dict(values: dict[str, datetime]) -> dict[str, str]:
+def times_dict(values: Mapping[str, datetime]) -> dict[str, str]:
     return {k: t.isoformat() for k, t in values.items()}
+
+
+class KeyedNumbers:
+    """Keys in a tuple and ``STRIDE`` 64-bit numbers each in one array: a small map without a
+    dict, and without an object per value (times are microseconds, read back as UTC). Both
+    are rebuilt at their exact size when a key comes or goes (the maps are small)."""
+
+    __slots__ = ("_keys", "_numbers")
+    STRIDE: ClassVar[int] = 1
+
+    def __init__(self) -> None:
+        self._keys: tuple[str, ...] = ()
+        self._numbers = array("q")
+
+    def _at(self, key: object) -> int:
+        keys = self._keys
+        return keys.index(key) if key in keys else -1  # (no exception for a new key)
+
+    def _put(self, key: str, values: tuple[int, ...]) -> None:
+        """Set ``key``'s numbers; a new key goes last (as in a dict)."""
+        at = self._at(key)
+        if at < 0:
+            self._keys = (*self._keys, key)
+            self._numbers = self._numbers + array("q", values)
+        else:
+            self._numbers[self.STRIDE * at : self.STRIDE * (at + 1)] = array("q", values)
+
+    def _drop(self, at: int) -> None:
+        self._keys = self._keys[:at] + self._keys[at + 1 :]
+        n = self._numbers
+        self._numbers = n[: self.STRIDE * at] + n[self.STRIDE * (at + 1) :]
+
+    def _keep(self, kept: list[int]) -> None:
+        """Keep only the entries at ``kept`` (indices, in the order given)."""
+        stride, n = self.STRIDE, self._numbers
+        self._keys = tuple(self._keys[i] for i in kept)
+        self._numbers = array("q", [n[stride * i + j] for i in kept for j in range(stride)])
+
+    def _column(self, index: int) -> array[int]:
+        return self._numbers[index :: self.STRIDE]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Items(ItemsView[str, Any]):
+    """Items read in one pass (the mapping's ``_pairs``), not a key search per key."""
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return iter(self._mapping._pairs())  # type: ignore[attr-defined]
+
+
+class Values(ValuesView[Any]):
+    def __iter__(self) -> Iterator[Any]:
+        return (v for _, v in self._mapping._pairs())  # type: ignore[attr-defined]
+
+
+class LastSeen(KeyedNumbers, Mapping[str, datetime]):
+    """A "last seen" map: key -> the latest time it was seen (``remember``)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def empty() -> LastSeen:
+        """The one shared empty map (read-only): most addresses never fail a password."""
+        return _NO_TIMES
+
+    @classmethod
+    def of(cls, items: Iterable[tuple[str, datetime]]) -> LastSeen:
+        seen = cls()
+        for key, time in items:
+            seen._put(key, (micros(time),))
+        return seen
+
+    def __getitem__(self, key: str) -> datetime:
+        at = self._at(key)
+        if at < 0:
+            raise KeyError(key)
+        return from_micros(self._numbers[at])
+
+    def get(self, key: str, default: Any = None) -> Any:
+        at = self._at(key)
+        return from_micros(self._numbers[at]) if at >= 0 else default
+
+    def _pairs(self) -> list[tuple[str, datetime]]:
+        return list(zip(self._keys, map(from_micros, self._numbers), strict=True))
+
+    def keys_between(self, start: datetime, end: datetime) -> set[str]:
+        """The keys last seen with ``start <= time <= end``, building no time: the slow
+        password spray reads an address's failed and successful users on many sign-ins."""
+        low, high, times = micros(start), micros(end), self._numbers
+        if not times or max(times) <= high:  # nothing later (time order): one bound, in C
+            return set(compress(self._keys, map(low.__le__, times)))
+        return {k for k, t in zip(self._keys, times, strict=True) if low <= t <= high}
+
+    def items(self) -> ItemsView[str, datetime]:
+        return Items(self)
+
+    def values(self) -> ValuesView[datetime]:
+        return Values(self)
+
+    def remember(self, key: str, time: datetime, *, retention: timedelta, cap: int) -> bool:
+        """``remember`` on this map (the same trims, the same order after them)."""
+        if self is _NO_TIMES:
+            raise TypeError("the shared empty map is read-only")
+        at, now = self._at(key), micros(time)
+        if at >= 0:
+            if self._numbers[at] >= now:
+                return False
+            self._numbers[at] = now
+        else:
+            self._keys = (*self._keys, key)
+            self._numbers = self._numbers + array("q", (now,))
+        if len(self._keys) > cap:
+            n = self._numbers
+            horizon = max(n) - retention // timedelta(microseconds=1)
+            self._keep([i for i in range(len(n)) if n[i] >= horizon])
+            if len(self._keys) > cap:
+                # Oldest first, ties in their order: what the sort of dict items kept.
+                order = sorted(range(len(self._keys)), key=self._numbers.__getitem__)
+                self._keep(order[len(order) - cap * 3 // 4 :])
+        return key in self._keys
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"LastSeen({dict(self.items())!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self is _NO_TIMES:
+            return (LastSeen.empty, ())  # a copy or a pickle is the shared one again
+        return (LastSeen.of, (list(self.items()),))
+
+
+_NO_TIMES = LastSeen()
+
+
+class Names(Mapping[str, str]):
+    """A small text map (an address's user key -> UPN) as two tuples: no dict per address."""
+
+    __slots__ = ("_keys", "_values")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._keys: tuple[str, ...] = ()
+        self._values: tuple[str, ...] = ()
+        if items:
+            pairs = dict(items)
+            self._keys, self._values = tuple(pairs), tuple(pairs.values())
+
+    @staticmethod
+    def empty() -> Names:
+        return _NO_NAMES
+
+    def put(self, key: str, value: str) -> None:
+        if self is _NO_NAMES:
+            raise TypeError("the shared empty map is read-only")
+        try:
+            at = self._keys.index(key)
+        except ValueError:
+            self._keys, self._values = (*self._keys, key), (*self._values, value)
+            return
+        self._values = (*self._values[:at], value, *self._values[at + 1 :])
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return self._values[self._keys.index(key)]
+        except ValueError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self._values[self._keys.index(key)]
+        except ValueError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        return list(zip(self._keys, self._values, strict=True))
+
+    def items(self) -> ItemsView[str, str]:
+        return Items(self)
+
+    def values(self) -> ValuesView[str]:
+        return Values(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Names({dict(self.items())!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self is _NO_NAMES:
+            return (Names.empty, ())
+        return (Names, (list(self.items()),))
+
+
+_NO_NAMES = Names()
 
 
 def remember(

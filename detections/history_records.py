@@ -8,11 +8,14 @@ to its newest entry: no clock is read) and by length.
 from __future__ import annotations
 
 import bisect
+from collections.abc import ItemsView, Iterable, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import is_
 from typing import Any, Protocol, TypeVar
 
 from detections.familiarity import WARMUP, Familiarity
+from detections.history_columns import Blocks, Columns, Detail, Stamp
 from detections.history_marks import (
     APP_RETENTION,
     FLAG_RETENTION,
@@ -21,16 +24,19 @@ from detections.history_marks import (
     MAX_SLOW_USERS,
     SLOW_RETENTION,
     UNWRITTEN,
-    UNWRITTEN_MAP,
-    remember,
+    Items,
+    KeyedNumbers,
+    LastSeen,
+    Names,
+    Values,
     stored_times,
     times_dict,
     unwritten,
-    unwritten_map,
 )
 from detections.history_marks import Flag as Flag  # re-exported
 from detections.history_marks import stored_time as stored_time  # re-exported
-from detections.history_seen import SeenIds, from_micros
+from detections.history_seen import SeenIds, from_micros, micros
+from detections.normalize.construct import fast_constructor
 
 # Retention of each window and the most entries it keeps. Rule windows longer than
 # these are undercounted; the defaults of every rule sit well inside them.
@@ -141,11 +147,146 @@ class Attempt:
         return cls(stored_time(v[0]), v[1], v[2], v[3], int(v[4]), v[5], v[6], *client)
 
 
+_new_success = fast_constructor(SuccessSeen)  # slots set directly: frozen __init__ is slow
+_new_attempt = fast_constructor(Attempt)
+
+
+Place = tuple[str | None, str | None, float | None, float | None]
+_PLACES: dict[Place, Place] = {}  # one tuple per place (country, city, coordinates): bounded
+MAX_SHARED_PLACES = 50_000
+
+
+def shared_place(country: str | None, city: str | None, latitude: float | None,
+                 longitude: float | None) -> Place:
+    """One tuple per place, so the successes of a whole tenant keep each place once."""
+    place = (country, city, latitude, longitude)
+    found = _PLACES.get(place)
+    if found is None:
+        if len(_PLACES) >= MAX_SHARED_PLACES:
+            _PLACES.clear()
+        _PLACES[place] = found = place
+    # Equal is not enough: 51 and 51.0 are equal keys, and must read back as they came.
+    return found if all(map(is_, found, place)) else place
+
+
+class SuccessWindow(Columns[SuccessSeen]):
+    """A user's successes, packed (``detections.history_columns``); the fields after the
+    time and id: the address, the place (``shared_place``), device, flags and ASN."""
+
+    __slots__ = ()
+
+    def _build(self, time: datetime, event_id: str, d: Detail) -> SuccessSeen:
+        country, city, latitude, longitude = d[2]
+        return _new_success(time=time, event_id=event_id, ip=d[1], country=country, city=city,
+                            latitude=latitude, longitude=longitude, device=d[3], risky=d[4],
+                            anonymized=d[5], asn=d[6])
+
+    def fields(self, s: SuccessSeen) -> tuple[Any, ...]:
+        return (s.ip, shared_place(s.country, s.city, s.latitude, s.longitude), s.device,
+                s.risky, s.anonymized, s.asn)
+
+
+def attempt_of(time: datetime, event_id: str, d: Detail) -> Attempt:
+    """The attempt of ``AttemptWindow`` details ``d`` (``exact`` first, then its fields)."""
+    return _new_attempt(time=time, event_id=event_id, user=d[1], ip=d[2], code=d[3],
+                        asn=d[4], country=d[5], device=d[6], agent=d[7], trusted=d[8])
+
+
+class AttemptWindow(Columns[Attempt]):
+    """Attempts (an address's accepted passwords, a session's networks), packed."""
+
+    __slots__ = ()
+
+    def _build(self, time: datetime, event_id: str, d: Detail) -> Attempt:
+        return attempt_of(time, event_id, d)
+
+    def fields(self, a: Attempt) -> tuple[Any, ...]:
+        return (a.user, a.ip, a.code, a.asn, a.country, a.device, a.agent, a.trusted)
+
+
+class SessionWindows(Blocks[Attempt]):
+    """A user's sessions: sessionId -> its networks (an ``AttemptWindow`` each)."""
+
+    __slots__ = ()
+
+    def _build(self, time: datetime, event_id: str, d: Detail) -> Attempt:
+        return attempt_of(time, event_id, d)
+
+    def window(self) -> AttemptWindow:
+        return AttemptWindow()
+
+
 @dataclass(slots=True)
 class CountrySeen:
     first: datetime
     last: datetime
     count: int = 1
+
+
+class Countries(KeyedNumbers, Mapping[str, CountrySeen]):
+    """A user's countries: first and last sighting (microseconds) and a count each; a
+    ``CountrySeen`` is built when read (changing it changes nothing kept)."""
+
+    __slots__ = ()
+    STRIDE = 3
+
+    @classmethod
+    def of(cls, items: Iterable[tuple[str, CountrySeen]]) -> Countries:
+        countries = cls()
+        for name, c in items:
+            countries._put(name, (micros(c.first), micros(c.last), c.count))
+        return countries
+
+    def __getitem__(self, name: str) -> CountrySeen:
+        seen: CountrySeen | None = self.get(name)
+        if seen is None:
+            raise KeyError(name)
+        return seen
+
+    def get(self, name: str, default: Any = None) -> Any:
+        at = self._at(name)
+        if at < 0:
+            return default
+        n = self._numbers
+        return CountrySeen(from_micros(n[3 * at]), from_micros(n[3 * at + 1]), n[3 * at + 2])
+
+    def first_time(self) -> datetime | None:
+        return from_micros(min(self._column(0))) if self._keys else None
+
+    def _pairs(self) -> list[tuple[str, CountrySeen]]:
+        n = self._numbers
+        return [(name, CountrySeen(from_micros(n[3 * i]), from_micros(n[3 * i + 1]), n[3 * i + 2]))
+                for i, name in enumerate(self._keys)]
+
+    def items(self) -> ItemsView[str, CountrySeen]:
+        return Items(self)
+
+    def values(self) -> ValuesView[CountrySeen]:
+        return Values(self)
+
+    def see(self, name: str, time: datetime) -> None:
+        """Count a sighting; forget countries unseen for ``COUNTRY_RETENTION`` before the
+        newest, then the least recently seen past ``MAX_COUNTRIES``."""
+        at, now, n = self._at(name), micros(time), self._numbers
+        if at < 0:
+            self._put(name, (now, now, 1))
+        else:
+            self._put(name, (min(n[3 * at], now), max(n[3 * at + 1], now), n[3 * at + 2] + 1))
+        lasts = self._column(1)
+        horizon = max(lasts) - COUNTRY_RETENTION // timedelta(microseconds=1)
+        if min(lasts) < horizon:
+            self._keep([i for i in range(len(lasts)) if lasts[i] >= horizon])
+        while len(self._keys) > MAX_COUNTRIES:
+            lasts = self._column(1)
+            self._drop(lasts.index(min(lasts)))  # the first of the least recent
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Countries({dict(self.items())!r})"
 
 
 def _order(item: Timed) -> tuple[datetime, str]:
@@ -156,8 +297,10 @@ def _time(item: Timed) -> datetime:
     return item.time
 
 
-def insert(window: list[T], item: T, *, retention: timedelta, cap: int) -> bool:
+def insert(window: list[T] | Columns[T], item: T, *, retention: timedelta, cap: int) -> bool:
     """Insert in (time, id) order unless already there; trim by age and length."""
+    if isinstance(window, Columns):
+        return window.add_record(item, retention=retention, cap=cap)
     key = (item.time, item.event_id)
     # Events mostly arrive in time order: appending is the common case, no search.
     if not window or _order(window[-1]) < key:
@@ -179,14 +322,15 @@ def insert(window: list[T], item: T, *, retention: timedelta, cap: int) -> bool:
 class UserState:
     """What one user did recently."""
 
-    countries: dict[str, CountrySeen] = field(default_factory=dict)
-    successes: list[SuccessSeen] = field(default_factory=list)
+    countries: Countries = field(default_factory=Countries)
+    # Packed, the shared read-only empty until written (``see_success``, ``see_session``).
+    successes: SuccessWindow = field(default_factory=SuccessWindow.empty)
     failures: list[Attempt] = field(default_factory=unwritten)  # credential and MFA, by code
-    sessions: dict[str, list[Attempt]] = field(default_factory=dict)  # sessionId -> networks
+    sessions: SessionWindows = field(default_factory=SessionWindows.empty)  # id -> networks
     # Every sign-in id of the retention window: a re-read event is judged only once.
     seen_ids: SeenIds = field(default_factory=SeenIds)
     flags: list[Flag] = field(default_factory=unwritten)  # risky sign-ins and alerts, by time
-    apps: dict[str, datetime] = field(default_factory=dict)  # client app id -> last success
+    apps: LastSeen = field(default_factory=LastSeen)  # client app id -> last success
     known: Familiarity | None = None  # devices, networks, places (detections.familiarity)
 
     def learn(self, keys: tuple[int | None, ...], time: datetime) -> bool:
@@ -211,8 +355,14 @@ class UserState:
             self.flags = []
         return insert(self.flags, item, retention=FLAG_RETENTION, cap=MAX_FLAGS)
 
+    def see_success(self, entry: Stamp, detail: Detail) -> bool:
+        """Remember a successful interactive sign-in (``SuccessWindow`` details)."""
+        if self.successes is SuccessWindow.empty():
+            self.successes = SuccessWindow()
+        return self.successes.add(entry, detail, retention=EVENT_RETENTION, cap=MAX_SUCCESSES)
+
     def see_app(self, app_id: str, time: datetime) -> bool:
-        return remember(self.apps, app_id, time, retention=APP_RETENTION, cap=MAX_APPS)
+        return self.apps.remember(app_id, time, retention=APP_RETENTION, cap=MAX_APPS)
 
     @property
     def seen(self) -> dict[str, datetime]:
@@ -221,10 +371,7 @@ class UserState:
 
     def already_seen(self, event_id: str, time: datetime) -> bool:
         """Seen before, or older than what this user's history still covers."""
-        if event_id in self.seen_ids:
-            return True
-        newest = self.seen_ids.newest
-        return newest is not None and time < newest - EVENT_RETENTION
+        return event_id in self.seen_ids or self.seen_ids.older(time, EVENT_RETENTION)
 
     def mark_seen(self, event_id: str, time: datetime) -> bool:
         """Remember ``event_id``; False when it was already seen."""
@@ -241,31 +388,19 @@ class UserState:
     @property
     def first_seen(self) -> datetime | None:
         """The earliest successful sign-in remembered: how much history we have."""
-        firsts = [c.first for c in self.countries.values()]
-        firsts += [s.time for s in self.successes[:1]]
+        firsts = [t for t in (self.countries.first_time(), self.successes.first_time()) if t]
         return min(firsts) if firsts else None
 
     def see_country(self, country: str, time: datetime) -> None:
-        seen = self.countries.get(country)
-        if seen is None:
-            self.countries[country] = CountrySeen(time, time)
-        else:
-            seen.first, seen.last = min(seen.first, time), max(seen.last, time)
-            seen.count += 1
-        newest = max(c.last for c in self.countries.values())
-        for name in [n for n, c in self.countries.items() if c.last < newest - COUNTRY_RETENTION]:
-            del self.countries[name]
-        while len(self.countries) > MAX_COUNTRIES:
-            del self.countries[min(self.countries, key=lambda n: self.countries[n].last)]
+        self.countries.see(country, time)
 
-    def see_session(self, session_id: str, network: Attempt) -> None:
-        window = self.sessions.setdefault(session_id, [])
-        insert(window, network, retention=WINDOW_RETENTION, cap=MAX_SESSION_NETWORKS)
-        newest = max(w[-1].time for w in self.sessions.values() if w)
-        for sid in [s for s, w in self.sessions.items() if w[-1].time < newest - WINDOW_RETENTION]:
-            del self.sessions[sid]
-        while len(self.sessions) > MAX_SESSIONS:
-            del self.sessions[min(self.sessions, key=lambda s: self.sessions[s][-1].time)]
+    def see_session(self, session_id: str, entry: Stamp, detail: Detail) -> None:
+        """Remember a network of a session (``AttemptWindow`` details); sessions idle past
+        the window retention are forgotten, and the least recent past ``MAX_SESSIONS``."""
+        if self.sessions is SessionWindows.empty():
+            self.sessions = SessionWindows()
+        self.sessions.see(session_id, entry, detail, retention=WINDOW_RETENTION,
+                          cap=MAX_SESSION_NETWORKS, max_keys=MAX_SESSIONS)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -289,18 +424,20 @@ class UserState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserState:
         return cls(
-            countries={
-                k: CountrySeen(stored_time(v[0]), stored_time(v[1]), int(v[2]))
+            countries=Countries.of(
+                (k, CountrySeen(stored_time(v[0]), stored_time(v[1]), int(v[2])))
                 for k, v in data.get("countries", {}).items()
-            },
-            successes=[SuccessSeen.from_list(v) for v in data.get("successes", [])],
+            ),
+            successes=SuccessWindow.of(SuccessSeen.from_list(v)
+                                       for v in data.get("successes", []))
+            or SuccessWindow.empty(),
             failures=[Attempt.from_list(v) for v in data.get("failures", [])],
-            sessions={
+            sessions=SessionWindows.of({
                 k: [Attempt.from_list(v) for v in w] for k, w in data.get("sessions", {}).items()
-            },
+            }) or SessionWindows.empty(),
             seen_ids=SeenIds.of((str(v[0]), stored_time(v[1])) for v in data.get("seen", [])),
             flags=[Flag.from_list(v) for v in data.get("flags", [])],
-            apps=stored_times(data.get("apps", {})),
+            apps=LastSeen.of(stored_times(data.get("apps", {})).items()),
             known=Familiarity.from_list(data["known"]) if data.get("known") else None,
         )
 
@@ -311,19 +448,24 @@ class WindowState:
 
     # Shared read-only empties until written (``own``): most addresses never fail.
     failures: list[Attempt] = field(default_factory=unwritten)  # credential failures
-    successes: list[Attempt] = field(default_factory=list)  # password accepted
+    successes: AttemptWindow = field(default_factory=AttemptWindow.empty)  # password accepted
     lockouts: list[Attempt] = field(default_factory=unwritten)  # 50053 (tenant only)
     # The slow spray's longer view (IP only): user -> last credential failure / success.
-    failed_users: dict[str, datetime] = field(default_factory=unwritten_map)
-    ok_users: dict[str, datetime] = field(default_factory=dict)
+    failed_users: LastSeen = field(default_factory=LastSeen.empty)  # the shared empty
+    ok_users: LastSeen = field(default_factory=LastSeen.empty)  # until written
     # The UPN of each user key in ``successes`` that is an object id (IP only): spray_success
     # names a user the spray is recognised after by it, with only the address's state loaded.
-    names: dict[str, str] = field(default_factory=unwritten_map)
+    names: Names = field(default_factory=Names.empty)
 
     def own_failures(self) -> list[Attempt]:
         if self.failures is UNWRITTEN:
             self.failures = []
         return self.failures
+
+    def own_successes(self) -> AttemptWindow:
+        if self.successes is AttemptWindow.empty():
+            self.successes = AttemptWindow()
+        return self.successes
 
     def own_lockouts(self) -> list[Attempt]:
         if self.lockouts is UNWRITTEN:
@@ -334,20 +476,25 @@ class WindowState:
         """Remember the UPN of a user key of ``successes``; False when already known."""
         if self.names.get(user) == upn:
             return False
-        if self.names is UNWRITTEN_MAP:
-            self.names = {}
-        self.names[user] = upn
+        if self.names is Names.empty():
+            self.names = Names()
+        self.names.put(user, upn)
         if len(self.names) > MAX_IP_NAMES:  # only the users the window still holds
-            held = {a.user for a in self.successes}
-            self.names = {k: v for k, v in self.names.items() if k in held}
+            held = set(self.successes.column(0))  # their users, building no record
+            self.names = Names((k, v) for k, v in self.names.items() if k in held)
         return True
 
     def see_user(self, failed: bool, user: str, time: datetime) -> bool:
-        if failed and self.failed_users is UNWRITTEN_MAP:
-            self.failed_users = {}
-        users = self.failed_users if failed else self.ok_users
-        return remember(users, user[:MAX_STORED_KEY], time, retention=SLOW_RETENTION,
-                        cap=MAX_SLOW_USERS)
+        if failed:
+            if self.failed_users is LastSeen.empty():
+                self.failed_users = LastSeen()
+            users = self.failed_users
+        else:
+            if self.ok_users is LastSeen.empty():
+                self.ok_users = LastSeen()
+            users = self.ok_users
+        return users.remember(user[:MAX_STORED_KEY], time, retention=SLOW_RETENTION,
+                              cap=MAX_SLOW_USERS)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -363,9 +510,13 @@ class WindowState:
     def from_dict(cls, data: dict[str, Any]) -> WindowState:
         return cls(
             failures=[Attempt.from_list(v) for v in data.get("failures", [])],
-            successes=[Attempt.from_list(v) for v in data.get("successes", [])],
+            successes=AttemptWindow.of(Attempt.from_list(v) for v in data.get("successes", []))
+            or AttemptWindow.empty(),
             lockouts=[Attempt.from_list(v) for v in data.get("lockouts", [])],
-            failed_users=stored_times(data.get("failed_users", {})),
-            ok_users=stored_times(data.get("ok_users", {})),
-            names={str(k): str(v) for k, v in data.get("names", {}).items()} or unwritten_map(),
+            failed_users=LastSeen.of(stored_times(data.get("failed_users", {})).items())
+            or LastSeen.empty(),
+            ok_users=LastSeen.of(stored_times(data.get("ok_users", {})).items())
+            or LastSeen.empty(),
+            names=Names((str(k), str(v)) for k, v in data.get("names", {}).items())
+            or Names.empty(),
         )

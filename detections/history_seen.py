@@ -20,6 +20,8 @@ _MICRO = timedelta(microseconds=1)
 _ID = 16  # bytes of a packed id
 _TIME = struct.Struct("<q")  # microseconds after it
 _ENTRY = _ID + _TIME.size
+_HEAD = _TIME.size  # the newest time, first in the buffer
+_EXACT_UP_TO = 2048  # bytes: a smaller buffer is rebuilt at its exact size on every add
 
 
 def micros(time: datetime) -> int:
@@ -28,20 +30,26 @@ def micros(time: datetime) -> int:
 
 
 def from_micros(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
+    return EPOCH + _MICRO * value  # exact, and quicker than building a timedelta of it
 
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_last: list[tuple[str, bytes | None]] = [("", None)]  # the latest id asked (asked in a row)
+# The ids asked lately: one event's id and session id are asked for several times over (the
+# rules, the seen ids, the windows), interleaved. Bounded: cleared when full.
+_RECENT: dict[str, bytes | None] = {}
+_RECENT_MAX = 64
 
 
 def packed_id(text: str) -> bytes | None:
     """The 16 bytes of a canonical lower-case GUID, else None (kept as text)."""
-    last = _last[0]
-    if last[0] is text:
-        return last[1]
+    try:
+        return _RECENT[text]
+    except KeyError:
+        pass
     raw = bytes.fromhex(text.replace("-", "")) if _GUID.fullmatch(text) else None
-    _last[0] = (text, raw)
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.clear()
+    _RECENT[text] = raw
     return raw
 
 
@@ -53,21 +61,35 @@ def id_text(raw: bytes) -> str:
 class SeenIds:
     """A set of sign-in ids with the time of each, and the newest time seen."""
 
-    __slots__ = ("_others", "_packed", "newest")
+    __slots__ = ("_others", "_packed")
 
     def __init__(self) -> None:
-        # Packed GUIDs and their times, _ENTRY bytes each: one object per user, not one per id.
+        # The newest time (once there is one), then packed GUIDs and their times, _ENTRY
+        # bytes each: one object per user, not one per id (nor a datetime for the newest).
         self._packed = bytearray()
         self._others: dict[str, int] | None = None  # ids that are not GUIDs
-        self.newest: datetime | None = None
+
+    @property
+    def newest(self) -> datetime | None:
+        newest = self._newest()
+        return from_micros(newest) if newest is not None else None
+
+    def _newest(self) -> int | None:
+        return _TIME.unpack_from(self._packed)[0] if self._packed else None
+
+    def older(self, time: datetime, retention: timedelta) -> bool:
+        """``time`` is more than ``retention`` before the newest time seen."""
+        newest = self._newest()
+        return newest is not None and micros(time) < newest - retention // _MICRO
 
     def __len__(self) -> int:
-        return len(self._packed) // _ENTRY + (len(self._others) if self._others else 0)
+        entries = max(0, len(self._packed) - _HEAD) // _ENTRY
+        return entries + (len(self._others) if self._others else 0)
 
     def _has(self, raw: bytes) -> bool:
         packed = self._packed
-        at = packed.find(raw)
-        while at >= 0 and at % _ENTRY:  # a match across an id and a time is no match
+        at = packed.find(raw, _HEAD)
+        while at >= 0 and (at - _HEAD) % _ENTRY:  # a match across an id and a time is none
             at = packed.find(raw, at + 1)
         return at >= 0
 
@@ -80,24 +102,35 @@ class SeenIds:
     def add(self, event_id: str, time: datetime) -> bool:
         """Remember ``event_id`` at ``time``; False when it was already there."""
         raw = packed_id(event_id)
+        now = micros(time)
         if raw is None:
             others = self._others if self._others is not None else {}
             if event_id in others:
                 return False
-            others[event_id] = micros(time)
+            others[event_id] = now
             self._others = others
+            entry = b""
         else:
             if self._has(raw):
                 return False
-            self._packed += raw + _TIME.pack(micros(time))
-        if self.newest is None or time > self.newest:
-            self.newest = time
+            entry = raw + _TIME.pack(now)
+        newest = self._newest()
+        packed = self._packed
+        if newest is None:
+            packed = bytearray(_TIME.pack(now))
+        elif now > newest:
+            packed[:_HEAD] = _TIME.pack(now)
+        if len(packed) < _EXACT_UP_TO:
+            self._packed = packed + entry  # a new buffer of exactly this size
+        else:
+            packed += entry  # a busy user's: grown in place, not copied every time
+            self._packed = packed
         return True
 
     def items(self) -> Iterator[tuple[str, int]]:
         """(id, microseconds) of every id, packed ones first."""
         packed = self._packed
-        for at in range(0, len(packed), _ENTRY):
+        for at in range(_HEAD, len(packed), _ENTRY):
             yield id_text(bytes(packed[at : at + _ID])), _TIME.unpack_from(packed, at + _ID)[0]
         if self._others:
             yield from self._others.items()
@@ -105,19 +138,20 @@ class SeenIds:
     def keep(self, retention: timedelta, cap: int) -> list[tuple[int, str]]:
         """Forget ids older than ``retention`` before the newest, then all but the ``cap``
         newest (ties: the larger id stays); returns what is kept, by (time, id)."""
-        if self.newest is None:
+        newest = self._newest()
+        if newest is None:
             return []
-        horizon = micros(self.newest - retention)
+        horizon = newest - retention // _MICRO
         kept = sorted(((t, i) for i, t in self.items() if t >= horizon), reverse=True)[:cap]
         kept.sort()
-        packed, others = bytearray(), {}
+        packed, others = bytearray(_TIME.pack(newest)), {}
         for t, i in kept:
             raw = packed_id(i)
             if raw is None:
                 others[i] = t
             else:
                 packed += raw + _TIME.pack(t)
-        self._packed, self._others = packed, others or None
+        self._packed, self._others = bytearray(packed), others or None
         return kept
 
     def as_dict(self) -> dict[str, datetime]:

@@ -9,17 +9,73 @@ sorted, a shuffled and a reversed copy of the same input give the same alerts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import islice
+from operator import attrgetter, eq, le
 
-from detections.model import Event
+from detections.model import DirectoryAudit, Event, RiskDetection, SignIn
 
 OrderKey = tuple[datetime, str, str]
+SortedBatch = tuple[list[OrderKey], list[Event]]  # events in order_key order, and their keys
 
 
 def order_key(event: Event) -> OrderKey:
     """Time, id, kind: cheap, and total for all but exact repeats."""
     return (event.time, event.event_id, event.kind)
+
+
+# The same key read in C for the kinds whose event_id is their id (a risky user's is not).
+_KEY_READERS: dict[type, Callable[[Event], OrderKey]] = {
+    kind: attrgetter("time", "id", "kind") for kind in (SignIn, RiskDetection, DirectoryAudit)
+}
+
+
+def sorted_batch(events: list[Event]) -> SortedBatch:
+    """``events`` sorted by ``order_key`` (stable, as ``sorted``), with their keys.
+
+    Input already in order (the common case) is only checked: one key per event, no sort.
+    """
+    kinds = set(map(type, events))
+    read = _KEY_READERS.get(kinds.pop()) if len(kinds) == 1 else None
+    if read is not None:
+        keys = list(map(read, events))  # one kind (a sign-in export): no Python call per event
+    else:
+        keys = [(_KEY_READERS.get(type(e)) or order_key)(e) for e in events]
+    if all(map(le, keys, islice(keys, 1, None))):
+        return keys, events
+    at = sorted(range(len(keys)), key=keys.__getitem__)
+    return [keys[i] for i in at], [events[i] for i in at]
+
+
+def untie_sorted(batches: Iterable[SortedBatch]) -> Iterator[Event]:
+    """``untie`` for input that comes as sorted batches (each continuing the one before).
+
+    Ties are found with the batch's keys in C, so a batch without any is passed on whole;
+    the last run of a batch is held, as ``untie`` holds it, until a larger key comes.
+    """
+    run: list[Event] = []
+    run_key: OrderKey | None = None
+    for keys, events in batches:
+        start, count = 0, len(keys)
+        if not count:
+            continue
+        if run:
+            while start < count and keys[start] == run_key:
+                start += 1
+            run += events[:start]
+            if start == count:
+                continue  # the whole batch goes on with the run held
+            yield from _by_content(run)
+        end = count - 1  # the batch's last run starts at ``end``
+        while end > start and keys[end - 1] == keys[-1]:
+            end -= 1
+        if _has_ties(keys, start, end):
+            yield from untie(events[start:end])  # the rare batch with ties inside
+        else:
+            yield from events[start:end]
+        run, run_key = events[end:], keys[-1]
+    yield from _by_content(run)
 
 
 def untie(events: Iterable[Event]) -> Iterator[Event]:
@@ -37,6 +93,13 @@ def untie(events: Iterable[Event]) -> Iterator[Event]:
             run, run_key = [], key
         run.append(event)
     yield from _by_content(run)
+
+
+def _has_ties(keys: list[OrderKey], start: int, end: int) -> bool:
+    """Whether two neighbours of ``keys[start:end]`` are equal (compared in C)."""
+    if end - start < 2:
+        return False
+    return any(map(eq, islice(keys, start, end - 1), islice(keys, start + 1, end)))
 
 
 def in_time_order(events: Iterable[Event]) -> list[Event]:

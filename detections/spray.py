@@ -4,18 +4,25 @@
 Both rules read the same thresholds (``SPRAY_PARAMS``, the ``RISKWATCH_PASSWORD_SPRAY_*``
 settings), so one setting moves both and a spray success is exactly a success from a spray
 password_spray recognises. ``recognise`` judges a failure (the one that may complete a spray)
-or a password accepted from an address (is it spraying right now?), both against the history
-before the event, like every correlation rule.
+and ``spraying_now`` a password accepted from an address (is it spraying right now?), both
+against the history before the event, like every correlation rule.
+
+Most sign-ins are no spray, so the work is kept to what can be one: cheap necessary
+conditions first, the office-NAT question decided on user keys (stopping once the answer is
+known), and the victims named only for a spray that is returned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
-from detections.history_records import MAX_STORED_KEY, Attempt
+from detections.history_records import MAX_STORED_KEY, Attempt, AttemptWindow, WindowState
 from detections.model import SignIn
+from detections.predicates import user_key
 from detections.rule import Context, Param
 from detections.windows import between, busiest, with_event
 
@@ -25,42 +32,48 @@ SPRAY_PARAMS = (
         setting="RISKWATCH_PASSWORD_SPRAY_MIN_USERS",
         default=10,
         description="Distinct failed users from one IP.",
-        minimum=2, maximum=200,
+        minimum=2,
+        maximum=200,
     ),
     Param(
         name="window_minutes",
         setting="RISKWATCH_PASSWORD_SPRAY_WINDOW_MINUTES",
         default=30,
         description="Window of both forms.",
-        minimum=1, maximum=360,
+        minimum=1,
+        maximum=360,
     ),
     Param(
         name="slow_window_hours",
         setting="RISKWATCH_PASSWORD_SPRAY_SLOW_WINDOW_HOURS",
         default=24,
         description="Horizon of the low-and-slow form (one IP).",
-        minimum=1, maximum=72,
+        minimum=1,
+        maximum=72,
     ),
     Param(
         name="slow_min_users",
         setting="RISKWATCH_PASSWORD_SPRAY_SLOW_MIN_USERS",
         default=20,
         description="Distinct failed users from one IP within the slow horizon.",
-        minimum=2, maximum=500,
+        minimum=2,
+        maximum=500,
     ),
     Param(
         name="distributed_min_users",
         setting="RISKWATCH_PASSWORD_SPRAY_DISTRIBUTED_MIN_USERS",
         default=15,
         description="Distinct failed users, same error code, across IPs (Elastic: 15).",
-        minimum=2, maximum=1000,
+        minimum=2,
+        maximum=1000,
     ),
     Param(
         name="distributed_min_ips",
         setting="RISKWATCH_PASSWORD_SPRAY_DISTRIBUTED_MIN_IPS",
         default=3,
         description="IPs of the distributed form.",
-        minimum=2, maximum=1000,
+        minimum=2,
+        maximum=1000,
     ),
 )
 
@@ -89,12 +102,18 @@ class Spray:
     ips: tuple[str, ...]
 
 
-def _user(a: Attempt) -> str:
-    return a.user
+_user = attrgetter("user")
+USER_FIELD = 0  # the user key's place in an address's packed success window (its fields)
+_ip = attrgetter("ip")
+_NO_IP = frozenset({None, ""})  # an attempt without an address is from none of the spray's
+_event_id = attrgetter("event_id")
+_time = attrgetter("time")
+_UNSEEN = WindowState()  # an address the history does not know (read only: its empties)
 
 
-def _successes(ctx: Context, ips: Iterable[str], start: datetime, end: datetime
-                ) -> dict[str, Victim]:
+def _successes(
+    ctx: Context, ips: Iterable[str], start: datetime, end: datetime
+) -> dict[str, Victim]:
     """Users whose password these IPs got right in the window (success or interrupt), each
     with the UPN they signed in with last (the windows keep object ids)."""
     found: dict[str, Victim] = {}
@@ -107,91 +126,202 @@ def _successes(ctx: Context, ips: Iterable[str], start: datetime, end: datetime
     return found
 
 
-def recognise(sign_in: SignIn, record: Attempt, ctx: Context, *, success: bool = False
-              ) -> Spray | None:
-    """The spray ``record`` belongs to, as of the history before it: a credential failure
-    (the one that may complete a spray), or with ``success`` a password accepted from its
-    address (is it spraying now?). None when there is none, or when the address signs in
-    more users than fail (an office NAT)."""
+def _outnumbered(
+    ctx: Context,
+    failed: set[str],
+    ips: Collection[str],
+    start: datetime,
+    end: datetime,
+    user: str | None,
+    first: str,
+) -> bool:
+    """Whether more of ``failed`` stay locked out than these IPs let in within the window
+    (``user``: the one being judged, let in): a spray, not an office NAT. The question
+    ``_successes`` would answer, decided on user keys alone and as soon as it is known:
+    each user let in only adds to one side and takes from the other."""
+    let_in: set[str] = set() if user is None else {user}
+    hits = len(let_in & failed)
+    if len(failed) - hits <= len(let_in):
+        return False
+    for window in _success_windows(ctx, ips, first):
+        new = set(window.column_between(USER_FIELD, start, end))
+        new -= let_in
+        let_in |= new
+        hits += len(new & failed)
+        if len(failed) - hits <= len(let_in):
+            return False
+    return True
+
+
+def _success_windows(ctx: Context, ips: Collection[str], first: str) -> Iterator[AttemptWindow]:
+    """The success windows of ``ips``, read as needed: ``first``'s (the judged address: an
+    office's settles the question alone), then the others' busiest first."""
+    state = ctx.history.ip(first) if first in ips else None
+    if state is not None:
+        yield state.successes
+    others = [s.successes for s in map(ctx.history.ip, ips) if s is not None and s is not state]
+    others.sort(key=len, reverse=True)
+    yield from others
+
+
+def _victims(
+    ctx: Context,
+    ips: Iterable[str],
+    start: datetime,
+    end: datetime,
+    sign_in: SignIn,
+    user: str | None,
+) -> dict[str, Victim]:
+    """Who a recognised spray let in: the IPs' successes, and the user being judged."""
+    found = _successes(ctx, ips, start, end)
+    if user is None:
+        return found
+    return found | {user: Victim(sign_in.principal, sign_in.ip_address or "", sign_in.id)}
+
+
+def _failed_within(failures: list[Attempt], at: datetime, span: timedelta) -> bool:
+    """Any failure in ``[at - span, at]``: every window ``busiest`` reads starts at one."""
+    low = bisect.bisect_left(failures, at - span, key=_time)
+    return low < len(failures) and failures[low].time <= at
+
+
+def recognise(sign_in: SignIn, record: Attempt, ctx: Context) -> Spray | None:
+    """The spray the credential failure ``record`` of ``sign_in`` belongs to (it may be the
+    one that completes it), as of the history before it."""
+    return _recognise(sign_in, ctx, record, None)
+
+
+def spraying_now(sign_in: SignIn, ctx: Context) -> Spray | None:
+    """The spray the address of ``sign_in`` (a password accepted) is part of right now, as of
+    the history before it."""
+    state = ctx.history.ip(sign_in.ip_address)
+    if state is None:
+        return None  # an address that never failed a password (nor signed anyone in)
+    # Necessary conditions, cheap: a failure of the address in the window (one IP and
+    # distributed forms), or enough failed users in its long view (the slow form).
+    span = timedelta(minutes=ctx.int_param("window_minutes"))
+    near = _failed_within(state.failures, sign_in.time, span)
+    if not near and len(state.failed_users) < ctx.int_param("slow_min_users"):
+        return None
+    return _recognise(sign_in, ctx, None, user_key(sign_in))
+
+
+def _recognise(
+    sign_in: SignIn, ctx: Context, record: Attempt | None, user: str | None
+) -> Spray | None:
+    """Judge a credential failure (``record``) or a password accepted (``user``, its key).
+    None when there is no spray, or when the address signs in more users than fail (an
+    office NAT)."""
     span = timedelta(minutes=ctx.int_param("window_minutes"))
     state = ctx.history.ip(sign_in.ip_address)
-    own = {record.user: Victim(sign_in.principal, sign_in.ip_address or "", sign_in.id)
-           } if success else {}
+    address = sign_in.ip_address or ""
     failures = state.failures if state else []
-    burst = busiest(failures if success else with_event(failures, record), sign_in.time, span,
-                    _user)
-    failed = {a.user for a in burst}
+    burst = busiest(
+        failures if record is None else with_event(failures, record), sign_in.time, span, _user
+    )
+    failed = set(map(_user, burst))
     if len(failed) >= ctx.int_param("min_users"):
-        ok = _successes(ctx, {sign_in.ip_address or ""}, burst[0].time, burst[-1].time) | own
-        if len(failed - set(ok)) > len(ok):
-            return Spray("single_ip", f"from {sign_in.ip_address}", burst, failed, ok,
-                         (sign_in.ip_address or "",), burst[0].time, burst[-1].time,
-                         (sign_in.ip_address or "",))
-    slow = _slow(sign_in, record, ctx, own)
+        start, end = burst[0].time, burst[-1].time
+        if _outnumbered(ctx, failed, (address,), start, end, user, address):
+            return Spray(
+                "single_ip",
+                f"from {sign_in.ip_address}",
+                burst,
+                failed,
+                _victims(ctx, (address,), start, end, sign_in, user),
+                (address,),
+                start,
+                end,
+                (address,),
+            )
+    slow = _slow(sign_in, ctx, record, user)
     if slow is not None:
         return slow
-    codes = {a.code for a in burst} if success else {sign_in.error_code}
+    codes = {a.code for a in burst} if record is None else {sign_in.error_code}
     for code in sorted(codes):
-        spray = _distributed(sign_in, record, ctx, code, own)
+        spray = _distributed(sign_in, ctx, record, user, code)
         if spray is not None:
             return spray
     return None
 
 
-def spraying_now(sign_in: SignIn, record: Attempt, ctx: Context) -> Spray | None:
-    """The spray the address of ``sign_in`` (a password accepted) is part of right now."""
-    state = ctx.history.ip(sign_in.ip_address)
-    if state is None or (not state.failures and not state.failed_users):
-        return None  # the common case: an address that never failed a password
-    return recognise(sign_in, record, ctx, success=True)
+def _same_code(
+    ctx: Context, code: int, at: datetime, span: timedelta, record: Attempt | None
+) -> list[Attempt]:
+    """The tenant's failures with ``code`` that ``busiest`` can read around ``at`` (within
+    ``span`` of it: the same windows as from all of them), with the failure judged."""
+    failures = ctx.history.tenant.failures
+    if record is not None and record.event_id in map(_event_id, failures):
+        # Seen again (a re-read): counted once, wherever the window holds it.
+        return with_event([a for a in failures if a.code == code], record)
+    near = between(failures, at - span, at + span)
+    same = [a for a in near if a.code == code]
+    return same if record is None else with_event(same, record)
 
 
 def _distributed(
-    sign_in: SignIn, record: Attempt, ctx: Context, code: int, own: dict[str, Victim]
+    sign_in: SignIn, ctx: Context, record: Attempt | None, user: str | None, code: int
 ) -> Spray | None:
     span = timedelta(minutes=ctx.int_param("window_minutes"))
-    same_code = [a for a in ctx.history.tenant.failures if a.code == code]
-    spread = busiest(same_code if own else with_event(same_code, record), sign_in.time, span,
-                     _user)
-    users, ips = {a.user for a in spread}, {a.ip for a in spread if a.ip}
+    spread = busiest(_same_code(ctx, code, sign_in.time, span, record), sign_in.time, span, _user)
+    users = set(map(_user, spread))
     if len(users) < ctx.int_param("distributed_min_users"):
         return None
+    ips = set(map(_ip, spread)) - _NO_IP
     if len(ips) < ctx.int_param("distributed_min_ips"):
         return None
-    if own and sign_in.ip_address not in ips:
+    if user is not None and sign_in.ip_address not in ips:
         return None  # a success from an address the spray did not use
-    ok = _successes(ctx, ips, spread[0].time, spread[-1].time) | own
-    if len(users - set(ok)) <= len(ok):
+    start, end = spread[0].time, spread[-1].time
+    if not _outnumbered(ctx, users, ips, start, end, user, sign_in.ip_address or ""):
         return None
-    return Spray("distributed", f"from {len(ips)} IP addresses (error {code})", spread, users,
-                 ok, ("distributed", str(code)), spread[0].time, spread[-1].time,
-                 tuple(sorted(ips)))
+    return Spray(
+        "distributed",
+        f"from {len(ips)} IP addresses (error {code})",
+        spread,
+        users,
+        _victims(ctx, ips, start, end, sign_in, user),
+        ("distributed", str(code)),
+        start,
+        end,
+        tuple(sorted(ips)),
+    )
 
 
-def _slow(sign_in: SignIn, record: Attempt, ctx: Context, own: dict[str, Victim]
-          ) -> Spray | None:
+def _slow(sign_in: SignIn, ctx: Context, record: Attempt | None, user: str | None) -> Spray | None:
     """Low and slow: distinct failed users of the IP over the long horizon (bounded per IP
     in the history: the last failure and success of each of up to 500 users, 72 hours)."""
     state = ctx.history.ip(sign_in.ip_address)
+    if state is None:
+        state = _UNSEEN
+    least = ctx.int_param("slow_min_users")
+    if len(state.failed_users) + (record is not None) < least:
+        return None  # too few failed users in the whole long view
     start = sign_in.time - timedelta(hours=ctx.int_param("slow_window_hours"))
-
-    def within(users: dict[str, datetime]) -> set[str]:
-        return {u for u, t in users.items() if start <= t <= sign_in.time}
-
-    failed = within(state.failed_users if state else {})
-    if not own:
+    failed = state.failed_users.keys_between(start, sign_in.time)
+    if record is not None:
         failed.add(record.user[:MAX_STORED_KEY])
-    if len(failed) < ctx.int_param("slow_min_users"):
+    if len(failed) < least:
+        return None
+    ok_users = state.ok_users.keys_between(start, sign_in.time)
+    let_in = ok_users if user is None else ok_users | {user}
+    if len(failed - let_in) <= len(let_in):
         return None
     # The long view keeps who and when, not which sign-in: the window names what it still holds.
     address = sign_in.ip_address or ""
     held = _successes(ctx, {address}, start, sign_in.time)
-    names = state.names if state else {}
-    ok = {u: held.get(u) or Victim(names.get(u, u), address, None)
-          for u in (within(state.ok_users) if state else set())} | own
-    if len(failed - set(ok)) <= len(ok):
-        return None
-    recent = [a for a in (state.failures if state else []) if a.time >= start]
-    return Spray("slow", f"from {sign_in.ip_address}", recent, failed, ok,
-                 ("slow", sign_in.ip_address or ""), start, sign_in.time,
-                 (sign_in.ip_address or "",))
+    ok = {u: held.get(u) or Victim(state.names.get(u, u), address, None) for u in ok_users}
+    if user is not None:
+        ok[user] = Victim(sign_in.principal, address, sign_in.id)
+    recent = [a for a in state.failures if a.time >= start]
+    return Spray(
+        "slow",
+        f"from {sign_in.ip_address}",
+        recent,
+        failed,
+        ok,
+        ("slow", address),
+        start,
+        sign_in.time,
+        (address,),
+    )

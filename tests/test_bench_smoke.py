@@ -35,6 +35,14 @@ def test_tiny_run_writes_a_report_with_every_ratio(
         assert tenant.cost.runs == TINY.table_windows and tenant.cost.transactions > 0
         assert tenant.peak_mb > 0
         assert tenant.cost.run_seconds("judge") > 0 and tenant.cost.run_seconds("history load") > 0
+    # The export path: blobs written, BlobCreated handled, the timer's job read every line.
+    assert [e.users for e in results.export] == list(TINY.export_tenants)
+    for export in results.export:
+        assert export.runs == TINY.export_runs and export.blobs >= 1
+        assert export.sign_ins == sum(n for _, n in export.windows) > 0
+        assert export.chunks >= 1 and export.requests > 0 and export.history_sign_ins > 0
+        assert export.seconds["judge"] > 0 and export.seconds["history load"] > 0
+        assert export.seconds["download"] > 0 and export.peak_mb > 0
 
     text = out.read_text(encoding="utf-8")
     assert results.machine["cpu"] in text and results.machine["python"] in text
@@ -44,5 +52,8 @@ def test_tiny_run_writes_a_report_with_every_ratio(
     assert "per 1,000 sign-ins" in rows[1]
     assert all(("met" in row) or ("see below" in row) for row in rows)
     assert "per run" in rows[6] and "history load" in rows[7] and "MB" in rows[8]
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7."):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 9."):
         assert heading in text
+    assert "<= 3x (2x goal)" in rows[0]
+    (export_row,) = [line for line in text.splitlines() if line.startswith("| 11 |")]
+    assert "keeps up to about" in export_row and "met" in export_row

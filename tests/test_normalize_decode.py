@@ -11,7 +11,7 @@ import pytest
 
 from detections.errors import InputError
 from detections.model import Device, Location, RiskDetection, RiskyUser, SignIn
-from detections.normalize import Skip, decode, detect_format, normalize_record
+from detections.normalize import Skip, construct, decode, detect_format, normalize_record
 from detections.normalize.construct import fast_constructor
 from detections.testing import risk_detection, risky_user, sign_in
 
@@ -158,3 +158,14 @@ def test_fast_constructor_builds_equal_objects(cls: Any, example: Any) -> None:
         f.name: values[f.name] for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
     }
     assert make(**required) == cls(**required)  # defaults match the dataclass
+
+
+def test_fast_constructor_without_a_twin_class_sets_the_slots_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The fallback for a class Python will not let an instance of a twin become.
+    monkeypatch.setattr(construct, "_twin", lambda cls: None)
+    make = fast_constructor(Location)
+    built = make(city="Oslo", country="NO", latitude=59.9)
+    assert type(built) is Location
+    assert built == Location(city="Oslo", country="NO", latitude=59.9)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import timedelta
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from detections.engine import Engine
 from detections.model import Event
-from detections.order import in_time_order, order_key, untie
+from detections.order import in_time_order, order_key, sorted_batch, untie, untie_sorted
 from detections.registry import load_rules
 from detections.testing import T0, risk_detection, risky_user, sign_in
 
@@ -23,7 +24,9 @@ FAILURE = sign_in(id="si-7", time=T0, success=False, error_code=50126,
 
 def test_events_sort_by_time_then_id_then_kind() -> None:
     later = sign_in(id="a", time=T0 + timedelta(seconds=1))
-    same_time = [risky_user(time=T0), sign_in(id="b"), risk_detection(id="b"), sign_in(id="a")]
+    same_time: list[Event] = [
+        risky_user(time=T0), sign_in(id="b"), risk_detection(id="b"), sign_in(id="a")
+    ]
     ordered = in_time_order([later, *same_time])
     assert [(e.event_id, e.kind) for e in ordered] == [
         ("a", "signIn"), ("b", "riskDetection"), ("b", "signIn"),
@@ -85,3 +88,27 @@ def test_any_permutation_of_a_batch_gives_the_same_order(
     assert sorted(map(repr, ordered)) == sorted(map(repr, batch))  # nothing lost or added
     keys = [order_key(e) for e in ordered]
     assert keys == sorted(keys)
+
+
+def test_a_batch_in_order_is_passed_on_as_it_is() -> None:
+    batch: list[Event] = [sign_in(id=f"si-{n}", time=T0 + timedelta(minutes=n)) for n in range(3)]
+    keys, ordered = sorted_batch(batch)
+    assert ordered is batch
+    assert keys == [order_key(e) for e in batch]
+
+
+@given(st.lists(events, max_size=30), st.lists(st.integers(0, 30), max_size=6),
+       st.randoms(use_true_random=False))
+def test_sorted_batches_untie_as_one_stream(
+    batch: list[Event], cuts: list[int], rnd: random.Random
+) -> None:
+    # However a sorted stream is cut into batches (runs of equal keys split across them,
+    # empty batches), it comes out in the one judging order.
+    shuffled = list(batch)
+    rnd.shuffle(shuffled)
+    keys, ordered = sorted_batch(shuffled)
+    assert ordered == sorted(shuffled, key=order_key)
+    assert keys == [order_key(e) for e in ordered]
+    bounds = [0, *sorted(min(c, len(ordered)) for c in cuts), len(ordered)]
+    batches = [(keys[a:b], ordered[a:b]) for a, b in pairwise(bounds)]
+    assert list(untie_sorted(batches)) == in_time_order(batch)

@@ -7,6 +7,7 @@ default 10,000.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from detections.enrich import Enricher
 from detections.normalize import Skip, decode
 from detections.order import OrderKey, order_key
 from detections.registry import load_rules
-from service.cli.scan import ScanOptions, ScanReport, scan
+from service.cli.scan import SCAN_GC_THRESHOLDS, ScanOptions, ScanReport, scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "tenant"
@@ -239,3 +240,26 @@ def test_a_pipe_is_sorted_on_disk_from_the_start(
         writer.join(timeout=10)
     assert report.sorted_on_disk
     assert alerts_of(report) == alerts_of(in_order)
+
+
+class Thresholds(Recorded):
+    """Progress that notes the garbage collector's thresholds while the scan runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during: list[tuple[int, int, int]] = []
+
+    def update(self, *, events: int, skipped: int, alerts: int) -> None:
+        self.during.append(gc.get_threshold())
+
+
+def test_a_scan_collects_garbage_rarely_and_restores_the_thresholds(
+    records: list[Record], tmp_path: Path
+) -> None:
+    before = gc.get_threshold()
+    progress = Thresholds()
+    path = write_lines(tmp_path / "sorted.jsonl", records)
+    scan([path], load_rules(), ScanOptions(chunk_events=SMALL_WINDOW), progress=progress)
+    assert gc.get_threshold() == before
+    assert progress.during
+    assert all(t[0] >= SCAN_GC_THRESHOLDS[0] for t in progress.during)

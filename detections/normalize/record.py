@@ -36,20 +36,30 @@ _DIAGNOSTIC_KEYS = frozenset({"properties", "category", "operationname"})
 
 def detect_format(record: Mapping[str, Any]) -> Format:
     """Which shape one record has, from its keys alone (diagnostic keys in any casing)."""
+    return _detect(record)[0]
+
+
+def _detect(record: Mapping[str, Any]) -> tuple[Format, EventKind | None]:
+    """The format, and for a Graph object told by its fields alone, its kind (so that the
+    Graph normalizer does not ask the fields again)."""
     if "properties" in record:
-        return "diagnostic"
+        return "diagnostic", None
     if not record.keys().isdisjoint(MARKERS):
         # A capitalised export record (Time, Category, Properties, TenantId) shares TenantId.
-        return "diagnostic" if _has_key_any_case(record, "properties") else "loganalytics"
+        shape: Format = "diagnostic" if _has_key_any_case(record, "properties") else "loganalytics"
+        return shape, None
     if "activityDateTime" in record and looks_like_audit(record):
-        return "graph"  # a Graph directoryAudit has a category of its own (RoleManagement)
+        return "graph", None  # a Graph directoryAudit has a category of its own (RoleManagement)
     if "category" in record or "operationName" in record or "operationname" in record:
-        return "diagnostic"  # an export record without properties: skipped with its category
-    if "@odata.type" in record or kind_from_fields(record) is not None:
-        return "graph"  # the hot path: a Graph object never needs the key scan below
+        return "diagnostic", None  # an export record without properties: skipped with its category
+    if "@odata.type" in record:
+        return "graph", None
+    kind = kind_from_fields(record)
+    if kind is not None:
+        return "graph", kind  # the hot path: a Graph object never needs the key scan below
     if any(type(k) is str and k.lower() in _DIAGNOSTIC_KEYS for k in record):
-        return "diagnostic"
-    return "graph"
+        return "diagnostic", None
+    return "graph", None
 
 
 def _has_key_any_case(record: Mapping[str, Any], wanted: str) -> bool:
@@ -86,7 +96,12 @@ def normalize_hinted(
             return Skip(Where(source, line, record.path or None), label + NESTED_TOO_DEEPLY)
         return Skip(Where(source, line), f"{label}not a JSON object: {type(record).__name__}")
     try:
-        shape = detect_format(record) if fmt == "auto" else fmt
+        if fmt == "auto":
+            shape, by_fields = _detect(record)
+            # What the fields say is what the Graph normalizer would find without a hint.
+            kind_hint = kind_hint or by_fields
+        else:
+            shape = fmt
         if shape == "graph":
             return normalize_graph(record, kind, kind_hint)
         if shape == "diagnostic":

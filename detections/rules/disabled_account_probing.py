@@ -27,13 +27,17 @@ DISABLED = 50057
 
 def _probes(ctx: Context, event: SignIn) -> list[Attempt]:
     state = ctx.history.ip(event.ip_address)
-    failures = [a for a in (state.failures if state else []) if a.code == DISABLED]
-    if not failures and event.error_code != DISABLED:
-        return []  # nothing to count (the common case: no probes from this address)
-    if event.error_code == DISABLED:
-        failures = with_event(failures, attempt_record(event))
+    kept = state.failures if state else []
+    probing = event.error_code == DISABLED
+    if not kept and not probing:
+        return []  # no failure from this address at all: the common case
     span = timedelta(minutes=ctx.int_param("window_minutes"))
-    return between(failures, event.time - span, event.time)
+    if not probing:
+        # The window first (a binary search), then its probes: the same entries as the
+        # other way round, without a pass over every failure an address keeps.
+        return [a for a in between(kept, event.time - span, event.time) if a.code == DISABLED]
+    probes = with_event([a for a in kept if a.code == DISABLED], attempt_record(event))
+    return between(probes, event.time - span, event.time)
 
 
 def match(event: Event, ctx: Context) -> Finding | None:

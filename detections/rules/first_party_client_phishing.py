@@ -11,6 +11,7 @@ time alerts, as Panther's single-event positive expects). The clients are a sett
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from detections.auth_flows import (
     AZURE_CLI_APP_ID,
@@ -31,13 +32,14 @@ DAY = timedelta(days=1)
 # Visual Studio Code and the Azure CLI; add Azure PowerShell (1950a258-227b-4e31-a9cf-
 # 717495945fc2) or Graph PowerShell (14d82eec-204b-4c2f-b7e8-296a70dab67e) if nobody uses them.
 DEFAULT_CLIENTS = f"{VSCODE_APP_ID},{AZURE_CLI_APP_ID}"
+_client_ids = cache(id_list)  # the setting's text, parsed once rather than on every sign-in
 
 
 def match(event: Event, ctx: Context) -> Finding | None:
     if not isinstance(event, SignIn) or not is_user_sign_in(event) or not signed_in(event):
         return None
     app = (event.app_id or "").lower()
-    if app not in id_list(ctx.str_param("client_ids")) or not is_graph_resource(event):
+    if app not in _client_ids(ctx.str_param("client_ids")) or not is_graph_resource(event):
         return None
     user = ctx.history.user(user_key(event))
     last_use = user.apps.get(app) if user else None

@@ -23,7 +23,7 @@ from detections.familiarity import Familiarity, device_key, place_key
 from detections.geo import Place, distance_km, place_of
 from detections.history_records import SuccessSeen, UserState
 from detections.model import Device, Event, Location, Severity, SignIn
-from detections.predicates import is_interactive, user_key
+from detections.predicates import is_anonymized, is_interactive, user_key
 from detections.rule import Context, Finding, JsonValue, Param, Rule, RuleTest
 from detections.rules._familiar_timelines import (
     NEW_PHONE,
@@ -46,6 +46,9 @@ FLAG_HORIZON = timedelta(hours=24)  # an open risk flag this recent is a second 
 # (this rule's own earlier alert is not: one alert would make every later pair evidence)
 
 
+_Trip = tuple[float, float, float | None]  # km, hours, km/h (None: at the same moment)
+
+
 def _place(s: SuccessSeen) -> Place | None:
     return place_of(s.latitude, s.longitude, s.country)
 
@@ -54,30 +57,60 @@ def match(event: Event, ctx: Context) -> Finding | None:
     success = user_sign_in(event, "none")
     if success is None or not is_interactive(success):
         return None
-    here = success_record(success)
     user = ctx.history.user(user_key(success))
-    if user is None or here.anonymized or _place(here) is None:
+    if user is None or not user.successes or is_anonymized(success):
         return None
-    key = (here.time, here.event_id)
-    # The timeline's neighbours of ``here``: successes are kept sorted by (time, id), so
+    loc = success.location
+    # The place of the event's own history record (same coordinates and country): the
+    # record itself is built only for a pair far and fast enough to judge.
+    place = place_of(loc.latitude, loc.longitude, loc.country)
+    if place is None:
+        return None
+    key = (success.time, success.id)
+    # The timeline's neighbours of the event: successes are kept sorted by (time, id), so
     # walking back from the newest finds the sign-in right after it, then right before.
-    before: SuccessSeen | None = None
-    after: SuccessSeen | None = None
+    before: tuple[SuccessSeen, Place] | None = None
+    after: tuple[SuccessSeen, Place] | None = None
     for s in reversed(user.successes):
-        if s.anonymized or s.event_id == here.event_id or _place(s) is None:
+        if s.anonymized or s.event_id == success.id:
+            continue
+        there = _place(s)
+        if there is None:
             continue
         if (s.time, s.event_id) < key:
-            before = s
+            before = (s, there)
             break
-        after = s
-    pairs = ([(before, here)] if before is not None else []) + (
-        [(here, after)] if after is not None else []
-    )
-    for a, b in pairs:
-        finding = _judge(a, b, ctx, success, user)
-        if finding is not None:
-            return finding
+        after = (s, there)
+    here: SuccessSeen | None = None
+    if before is not None:
+        s, there = before
+        trip = _trip(there, place, success.time - s.time, ctx)
+        if trip is not None:
+            here = success_record(success)
+            finding = _judge(s, here, there, place, trip, ctx, success, user)
+            if finding is not None:
+                return finding
+    if after is not None:
+        s, there = after
+        trip = _trip(place, there, s.time - success.time, ctx)
+        if trip is not None:
+            here = here or success_record(success)
+            return _judge(here, s, place, there, trip, ctx, success, user)
     return None
+
+
+def _trip(pa: Place, pb: Place, apart: timedelta, ctx: Context) -> _Trip | None:
+    """Distance, hours and speed of a pair far and fast enough, else None."""
+    # Most pairs are one place twice (a user's usual city): 0 km, as the formula gives it.
+    same = pa.latitude == pb.latitude and pa.longitude == pb.longitude
+    km = 0.0 if same else distance_km(pa, pb)
+    hours = apart.total_seconds() / 3600
+    if km < ctx.float_param("min_distance_km"):
+        return None
+    speed = km / hours if hours > 0 else None  # None: at the same moment
+    if speed is not None and speed < ctx.float_param("min_speed_kmh"):
+        return None
+    return km, hours, speed
 
 
 def _new_signals(s: SuccessSeen, known: Familiarity) -> list[str]:
@@ -112,19 +145,10 @@ def _evidence(a: SuccessSeen, b: SuccessSeen, ctx: Context, event: SignIn,
     return evidence
 
 
-def _judge(a: SuccessSeen, b: SuccessSeen, ctx: Context, event: SignIn,
-           user: UserState) -> Finding | None:
+def _judge(a: SuccessSeen, b: SuccessSeen, pa: Place, pb: Place, trip: _Trip, ctx: Context,
+           event: SignIn, user: UserState) -> Finding | None:
     principal = event.principal
-    pa, pb = _place(a), _place(b)
-    if pa is None or pb is None:
-        return None
-    km = distance_km(pa, pb)
-    hours = (b.time - a.time).total_seconds() / 3600
-    if km < ctx.float_param("min_distance_km"):
-        return None
-    speed = km / hours if hours > 0 else None  # None: at the same moment
-    if speed is not None and speed < ctx.float_param("min_speed_kmh"):
-        return None
+    km, hours, speed = trip
     evidence = _evidence(a, b, ctx, event, user)
     confidence = "high" if pa.confidence == pb.confidence == "high" else "low"
     if confidence == "low" and "risk flag" not in evidence:

@@ -25,8 +25,10 @@ from detections.testing import T0, sign_in
 def match(event: Event, ctx: Context) -> Finding | None:
     if not isinstance(event, SignIn) or not is_user_sign_in(event) or not signed_in(event):
         return None
+    if mfa_satisfied(event):
+        return None  # the cheap test first: most sign-ins did MFA
     reason = legacy_reason(event)
-    if reason is None or mfa_satisfied(event):
+    if reason is None:
         return None
     if user_ids(event) & id_list(ctx.str_param("exceptions")):
         return None

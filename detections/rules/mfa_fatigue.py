@@ -25,20 +25,23 @@ DENY: dict[str, Any] = {"success": False, "error_code": 500121}
 
 
 def match(event: Event, ctx: Context) -> Finding | None:
-    span = timedelta(minutes=ctx.int_param("window_minutes"))
-    needed = ctx.int_param("min_denials")
     success = user_sign_in(event, "none")
     if success is not None:
         if not is_interactive(success):
             return None
         user = ctx.history.user(user_key(success))
-        denials = between(
-            of_class(user.failures if user else [], "mfa"), success.time - span, success.time
-        )
+        failures = user.failures if user else []
+        needed = ctx.int_param("min_denials")
+        if not failures and needed > 0:
+            return None  # no failure at all (most users, most of the time): no denials
+        span = timedelta(minutes=ctx.int_param("window_minutes"))
+        denials = between(of_class(failures, "mfa"), success.time - span, success.time)
         return _finding(success, denials, success.id) if len(denials) >= needed else None
     denial = user_sign_in(event, "mfa")
     if denial is None:
         return None
+    span = timedelta(minutes=ctx.int_param("window_minutes"))
+    needed = ctx.int_param("min_denials")
     user = ctx.history.user(user_key(denial))
     window = with_event(of_class(user.failures if user else [], "mfa"), attempt_record(denial))
     burst = busiest(window, denial.time, span)

@@ -32,7 +32,7 @@ def match(event: Event, ctx: Context) -> Finding | None:
     if accepted is not None and accepted.ip_address:
         # A password accepted from an address already spraying: a match of the spray's alert,
         # which makes it high and adds the sign-in (its names stay the first match's).
-        spray = spraying_now(accepted, attempt_record(accepted), ctx)
+        spray = spraying_now(accepted, ctx)
         return None if spray is None else _finding_of(accepted, spray, ctx)
     sign_in = user_sign_in(event, "credential")
     if sign_in is None or not sign_in.ip_address:
@@ -49,8 +49,7 @@ def _finding_of(sign_in: SignIn, spray: Spray, ctx: Context) -> Finding:
 
 def _succeeded_context(spray: Spray) -> dict[str, JsonValue]:
     names = sorted(v.name for v in spray.succeeded.values())
-    return {"successful_users": len(names),
-            "succeeded_users": list[JsonValue](names[:MAX_LISTED])}
+    return {"successful_users": len(names), "succeeded_users": list[JsonValue](names[:MAX_LISTED])}
 
 
 def _severity(spray: Spray) -> Severity | None:
@@ -107,9 +106,13 @@ def _spray(n: int, prefix: str, **overrides: Any) -> tuple[SignIn, ...]:
 
 def _victim(**overrides: Any) -> tuple[SignIn, ...]:
     """Bob's one successful sign-in, four minutes into the spray (the password worked)."""
-    fields: dict[str, Any] = {"id": "bob-ok", "time": T0 + timedelta(minutes=4),
-                              "user_id": "u-bob", "user_principal_name": "bob@contoso.com",
-                              **overrides}
+    fields: dict[str, Any] = {
+        "id": "bob-ok",
+        "time": T0 + timedelta(minutes=4),
+        "user_id": "u-bob",
+        "user_principal_name": "bob@contoso.com",
+        **overrides,
+    }
     return (make_sign_in(**fields),)
 
 
@@ -162,7 +165,8 @@ RULE = Rule(
         "The alert's context is its first match's: a user who signs in from the address "
         "after the spray is recognised makes the alert high and adds the sign-in to its "
         "events, but is named only by their spray_success alert.",
-    ),    params=SPRAY_PARAMS,
+    ),
+    params=SPRAY_PARAMS,
     match=match,
     tests=(
         RuleTest(
@@ -259,7 +263,8 @@ RULE = Rule(
             before=tuple(
                 replace(s, ip_address=f"198.51.100.{i % 3}")
                 for i, s in enumerate(_spray(14, "d", **FAIL))
-            ) + _victim(ip_address="192.0.2.44"),
+            )
+            + _victim(ip_address="192.0.2.44"),
             event=_spray(15, "d", ip_address="198.51.100.9", **FAIL)[-1],
             expect=True,
             severity=Severity.MEDIUM,
@@ -269,7 +274,8 @@ RULE = Rule(
             before=tuple(
                 replace(s, ip_address=f"198.51.100.{i % 3}")
                 for i, s in enumerate(_spray(14, "d", **FAIL))
-            ) + _victim(ip_address="198.51.100.1"),
+            )
+            + _victim(ip_address="198.51.100.1"),
             event=_spray(15, "d", ip_address="198.51.100.9", **FAIL)[-1],
             expect=True,
             severity=Severity.HIGH,

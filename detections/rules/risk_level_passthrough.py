@@ -16,12 +16,6 @@ from detections.predicates import is_open_risk
 from detections.rule import Context, Finding, Rule, RuleTest
 from detections.testing import sign_in
 
-# Aggregated (the user's risk) before during-sign-in, as Panther checks them.
-_LEVEL_FIELDS = (
-    ("riskLevelAggregated", "risk_level_aggregated"),
-    ("riskLevelDuringSignIn", "risk_level_during_sign_in"),
-)
-
 
 def match(event: Event, ctx: Context) -> Finding | None:
     if not isinstance(event, SignIn):
@@ -30,11 +24,16 @@ def match(event: Event, ctx: Context) -> Finding | None:
     # "Missing RiskState" case).
     if event.risk_state is None or not is_open_risk(event.risk_state):
         return None
-    for graph_name, attribute in _LEVEL_FIELDS:
-        level: str | None = getattr(event, attribute)
-        severity = level_severity(level)  # hidden is unknown: never a match by itself
-        if severity is not None:
-            return _finding(event, graph_name, level or "", severity)
+    # Aggregated (the user's risk) before during-sign-in, as Panther checks them; a hidden
+    # level is unknown: never a match by itself.
+    level = event.risk_level_aggregated
+    severity = level_severity(level)
+    if severity is not None:
+        return _finding(event, "riskLevelAggregated", level or "", severity)
+    level = event.risk_level_during_sign_in
+    severity = level_severity(level)
+    if severity is not None:
+        return _finding(event, "riskLevelDuringSignIn", level or "", severity)
     return None
 
 

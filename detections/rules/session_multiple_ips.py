@@ -42,12 +42,14 @@ AMSTERDAM = Location(city="Amsterdam", country="NL", latitude=52.37, longitude=4
 HOSTING_ASNS = "14061,16276,24940,63949,20473,16509,14618,396982,51167,9009,8100,36352"
 
 
-def _differs(a: Attempt, b: Attempt, ignored: frozenset[int]) -> list[str]:
+def _differs(a: Attempt, country: str | None, asn: int | None,
+             ignored: frozenset[int]) -> list[str]:
+    """What differs between ``a`` and a sign-in from ``country`` and ``asn``."""
     why = []
-    if a.country and b.country and a.country.upper() != b.country.upper():
+    if a.country and country and a.country.upper() != country.upper():
         why.append("country")
-    asns = (a.asn, b.asn)
-    if None not in asns and a.asn != b.asn and not ignored & set(asns):
+    asns = (a.asn, asn)
+    if None not in asns and a.asn != asn and not ignored & set(asns):
         why.append("network")
     return why
 
@@ -78,16 +80,27 @@ def match(event: Event, ctx: Context) -> Finding | None:
     user = ctx.history.user(user_key(success))
     if user is None:
         return None
-    here = attempt_record(success)
+    session = user.sessions.get(success.session_id)
+    if not session:
+        return None  # the first sign-in of the session: nothing to compare it with
     span = timedelta(minutes=ctx.int_param("window_minutes"))
     ignored = asn_set(ctx.str_param("ignore_asns"))
+    # Compared on the event's own country and ASN (what its history record holds): the
+    # record is built only for a session that did move, not for every sign-in of one.
+    country, asn = success.location.country, success.autonomous_system_number
+    moved: list[tuple[Attempt, list[str]]] = []
+    for n in between(session, success.time - span, success.time + span):
+        if n.event_id == success.id or (n.asn == asn and n.country == country):
+            continue  # the sign-in itself, or the same network and country: nothing moved
+        why = _differs(n, country, asn, ignored)
+        if why:
+            moved.append((n, why))
+    if not moved:
+        return None
+    here = attempt_record(success)
     hosting = asn_set(ctx.str_param("hosting_asns"))
-    nearby = between(user.sessions.get(success.session_id, []), here.time - span, here.time + span)
     others: list[tuple[Attempt, list[str], list[str]]] = []
-    for n in nearby:
-        why = _differs(n, here, ignored) if n.event_id != here.event_id else []
-        if not why:
-            continue
+    for n, why in moved:
         src, dst = (n, here) if (n.time, n.event_id) < (here.time, here.event_id) else (here, n)
         changed = _changed(src, dst, user, hosting)
         if changed:

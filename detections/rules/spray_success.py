@@ -44,7 +44,7 @@ def match(event: Event, ctx: Context) -> MatchResult:
 
 
 def _on_success(sign_in: SignIn, ctx: Context) -> Finding | None:
-    spray = spraying_now(sign_in, attempt_record(sign_in), ctx)
+    spray = spraying_now(sign_in, ctx)
     if spray is None:
         return None
     key = user_key(sign_in)
@@ -70,21 +70,28 @@ def _finding(key: str, victim: Victim, spray: Spray) -> Finding:
             "successful_users": len(spray.succeeded),
         },
         dedup_values=(key,),
-        related_event_ids=(*([victim.event_id] if victim.event_id else []),
-                           *ids(spray.failures, 19)),
+        related_event_ids=(
+            *([victim.event_id] if victim.event_id else []),
+            *ids(spray.failures, 19),
+        ),
     )
 
 
 def _spray(n: int, prefix: str = "s", **overrides: Any) -> tuple[SignIn, ...]:
-    return series(n, prefix=prefix, per_user=True, step=timedelta(minutes=1), **{**FAIL,
-                                                                               **overrides})
+    return series(
+        n, prefix=prefix, per_user=True, step=timedelta(minutes=1), **{**FAIL, **overrides}
+    )
 
 
 def _bob(minutes: float = 4, **overrides: Any) -> SignIn:
     """Bob's only sign-in from the address, in his own country: the sprayed password works."""
-    fields: dict[str, Any] = {"id": "bob-ok", "time": T0 + timedelta(minutes=minutes),
-                              "user_id": "u-bob", "user_principal_name": "bob@contoso.com",
-                              **overrides}
+    fields: dict[str, Any] = {
+        "id": "bob-ok",
+        "time": T0 + timedelta(minutes=minutes),
+        "user_id": "u-bob",
+        "user_principal_name": "bob@contoso.com",
+        **overrides,
+    }
     return make_sign_in(**fields)
 
 
@@ -137,7 +144,7 @@ RULE = Rule(
         "known by user only (the alert then lists no sign-in id of theirs).",
         "Judged on the failure that completes the spray, the user is named by the UPN they "
         "signed in with last; the alert does not flag the user for the other rules' "
-        "\"recent alert\" (only an alert judged on the user's own sign-in does).",
+        '"recent alert" (only an alert judged on the user\'s own sign-in does).',
     ),
     params=SPRAY_PARAMS,
     match=match,
@@ -165,8 +172,9 @@ RULE = Rule(
         ),
         RuleTest(
             name="a success from one of a distributed spray's addresses fires",
-            before=tuple(replace(s, ip_address=f"198.51.100.{i % 3}")
-                         for i, s in enumerate(_spray(15, "d"))),
+            before=tuple(
+                replace(s, ip_address=f"198.51.100.{i % 3}") for i, s in enumerate(_spray(15, "d"))
+            ),
             event=_bob(minutes=15, ip_address="198.51.100.1"),
             expect=True,
             dedup=("u-bob",),

@@ -25,17 +25,23 @@ FAIL: dict[str, Any] = {"success": False, "error_code": 50126}
 
 
 def match(event: Event, ctx: Context) -> Finding | None:
-    span = timedelta(minutes=ctx.int_param("window_minutes"))
-    needed = ctx.int_param("min_failures")
     success = user_sign_in(event, "none")
-    if success is not None and is_interactive(success):
+    if success is not None:
+        if not is_interactive(success):
+            return None  # a success is no credential failure either
         user = ctx.history.user(user_key(success))
-        failures = of_class(user.failures if user else [], "credential")
-        burst = between(failures, success.time - span, success.time)
+        kept = user.failures if user else []
+        needed = ctx.int_param("min_failures")
+        if not kept and needed > 0:
+            return None  # no failure at all (most users, most of the time): no burst
+        span = timedelta(minutes=ctx.int_param("window_minutes"))
+        burst = between(of_class(kept, "credential"), success.time - span, success.time)
         return _finding(success, burst) if len(burst) >= needed else None
     failure = user_sign_in(event, "credential")
     if failure is None:
         return None
+    span = timedelta(minutes=ctx.int_param("window_minutes"))
+    needed = ctx.int_param("min_failures")
     user = ctx.history.user(user_key(failure))
     if user is None:
         return None

@@ -29,13 +29,14 @@ def match(event: Event, ctx: Context) -> Finding | None:
     user = ctx.history.user(user_key(success))
     if not country or user is None:
         return None
-    first = user.first_seen
-    if first is None or success.time - first < timedelta(days=ctx.int_param("min_history_days")):
-        return None  # not enough history to know what is familiar
+    # A familiar country first: the common case, and no scan of the history's first times.
     baseline = timedelta(days=ctx.int_param("baseline_days"))
     seen = user.countries.get(country)
     if seen is not None and seen.first <= success.time and seen.last >= success.time - baseline:
         return None
+    first = user.first_seen
+    if first is None or success.time - first < timedelta(days=ctx.int_param("min_history_days")):
+        return None  # not enough history to know what is familiar
     known = sorted(user.countries, key=lambda c: user.countries[c].last, reverse=True)
     return Finding(
         title=f"{success.principal} signed in from {country}, new for them",

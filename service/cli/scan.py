@@ -10,8 +10,10 @@ every input has been read.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +33,12 @@ from service.ingest.input_files import Unreadable, decoded, unreadable
 # Events held at once to put input in order: the streaming window and the runs sorted on disk.
 CHUNK_EVENTS = 10_000
 INPUT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".log", ".csv", ".txt")
+# Garbage collector thresholds during a scan (CPython's defaults: 700, 10, 10). A scan keeps
+# millions of long-lived history objects and makes almost no cyclic garbage (a few hundred
+# objects per 100,000 sign-ins), so at the defaults the collector walks the same live
+# objects again and again: about a tenth of a scan's time, measured. Young cycles are still
+# freed, every 100,000 allocations.
+SCAN_GC_THRESHOLDS = (100_000, 20, 100)
 
 
 @dataclass
@@ -114,14 +122,28 @@ def scan(
     paths = list(paths)
     shown = progress if progress is not None else NoProgress()
     try:
-        if history is None and all(_rereadable(p) for p in paths):
-            try:
-                return _judge(paths, rules, options, None, enricher, shown, on_disk=False)
-            except OutOfOrder:
-                pass  # the half-judged state goes with the exception; start again below
-        return _judge(paths, rules, options, history, enricher, shown, on_disk=True)
+        with _rare_collections():
+            if history is None and all(_rereadable(p) for p in paths):
+                try:
+                    return _judge(paths, rules, options, None, enricher, shown, on_disk=False)
+                except OutOfOrder:
+                    pass  # the half-judged state goes with the exception; start again below
+            return _judge(paths, rules, options, history, enricher, shown, on_disk=True)
     finally:
         shown.done()
+
+
+@contextmanager
+def _rare_collections() -> Iterator[None]:
+    """``SCAN_GC_THRESHOLDS`` for the scan, the process's own thresholds again after it."""
+    before = gc.get_threshold()
+    if before[0]:  # 0: automatic collection is off, and stays off
+        raised = (max(own, ours) for own, ours in zip(before, SCAN_GC_THRESHOLDS, strict=True))
+        gc.set_threshold(*raised)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _rereadable(path: Path) -> bool:

@@ -39,7 +39,7 @@ from detections.model import (
     RiskyUser,
     SignIn,
 )
-from detections.order import OrderKey, order_key, untie
+from detections.order import OrderKey, SortedBatch, order_key, sorted_batch, untie, untie_sorted
 
 # Events per pickled batch in a run: what merging holds per run (a few hundred kB).
 SPILL_BATCH = 100
@@ -51,32 +51,34 @@ class OutOfOrder(RiskwatchError):
 
 def streamed(events: Iterable[Event], window: int) -> Iterator[Event]:
     """``events`` in judging order, held ``window`` at a time; ``OutOfOrder`` if it cannot."""
-    return untie(_windowed(events, max(1, (window + 1) // 2)))
+    return untie_sorted(_windowed(events, max(1, (window + 1) // 2)))
 
 
-def _windowed(events: Iterable[Event], chunk_size: int) -> Iterator[Event]:
-    # Sorted chunks rather than a heap: for input in order, sorting a chunk costs one
-    # comparison per event in C; a heap (a dozen comparisons and two tuples per event)
-    # made the whole scan about 20 % slower.
+def _windowed(events: Iterable[Event], chunk_size: int) -> Iterator[SortedBatch]:
+    # Sorted chunks rather than a heap: for input in order, a chunk costs one key and one
+    # comparison per event, and is passed on whole; a heap (a dozen comparisons and two
+    # tuples per event) made the whole scan about 20 % slower.
     iterator = iter(events)
     pending: list[Event] = []
+    pending_keys: list[OrderKey] = []
     released: OrderKey | None = None  # the largest key passed on
     while chunk := list(itertools.islice(iterator, chunk_size)):
-        chunk.sort(key=order_key)
-        first = order_key(chunk[0])
-        if released is not None and first < released:
+        keys, chunk = sorted_batch(chunk)
+        if released is not None and keys[0] < released:
             raise OutOfOrder(f"{chunk[0].kind} {chunk[0].event_id} comes after a later event")
-        if pending and first < order_key(pending[-1]):
+        if pending and keys[0] < pending_keys[-1]:
             # Two sorted runs: timsort merges them in one pass. The older half goes on.
-            merged = pending + chunk
-            merged.sort(key=order_key)
-            pending, chunk = merged[: len(pending)], merged[len(pending) :]
+            merged_keys, merged = sorted_batch(pending + chunk)
+            held = len(pending)
+            pending_keys, keys = merged_keys[:held], merged_keys[held:]
+            pending, chunk = merged[:held], merged[held:]
         if pending:
-            # An event equal to ``released`` may still come: untie() holds that run.
-            released = order_key(pending[-1])
-            yield from pending
-        pending = chunk
-    yield from pending
+            # An event equal to ``released`` may still come: untie_sorted() holds that run.
+            released = pending_keys[-1]
+            yield pending_keys, pending
+        pending, pending_keys = chunk, keys
+    if pending:
+        yield pending_keys, pending
 
 
 def sorted_on_disk(

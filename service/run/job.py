@@ -225,7 +225,9 @@ class MainJob:
             rescans = rescan_batches(parts.graph, settings.feeds, parts.cursors, sources)
             yield from ((b, False) for b in merged(rescans))  # one judgement, as for feeds
         if parts.tailer is not None:
-            yield from ((b, True) for b in export_batches(parts.tailer, now, sources))
+            # One judgement per run here too: each 4 MiB read touches nearly every history
+            # pack, so judging reads one by one cost a history load and save each (bench 11).
+            yield from ((b, True) for b in merged(export_batches(parts.tailer, now, sources)))
 
     def _judge(
         self, parts: RunParts, batch: Batch, now: datetime, report: JobReport,
