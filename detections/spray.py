@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 
 from detections.history_records import MAX_STORED_KEY, Attempt, AttemptWindow, WindowState
@@ -108,6 +108,7 @@ _ip = attrgetter("ip")
 _NO_IP = frozenset({None, ""})  # an attempt without an address is from none of the spray's
 _event_id = attrgetter("event_id")
 _time = attrgetter("time")
+_LATEST = datetime.max.replace(tzinfo=UTC)
 _UNSEEN = WindowState()  # an address the history does not know (read only: its empties)
 
 
@@ -143,6 +144,14 @@ def _outnumbered(
     hits = len(let_in & failed)
     if len(failed) - hits <= len(let_in):
         return False
+    # First who each address let in since the burst began (its last success per user): a
+    # busy NAT's success window, capped, may have scrolled past the burst by now.
+    for state in filter(None, map(ctx.history.ip, sorted(ips))):
+        new = state.ok_users.keys_between(start, _LATEST) - let_in
+        let_in |= new
+        hits += len(new & failed)
+        if len(failed) - hits <= len(let_in):
+            return False
     for window in _success_windows(ctx, ips, first):
         new = set(window.column_between(USER_FIELD, start, end))
         new -= let_in

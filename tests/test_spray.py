@@ -16,7 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from detections.correlation_history import History, attempt_record
-from detections.history_records import MAX_STORED_KEY, WINDOW_RETENTION, Attempt, WindowState
+from detections.history_records import (
+    MAX_IP_ENTRIES,
+    MAX_STORED_KEY,
+    WINDOW_RETENTION,
+    Attempt,
+    WindowState,
+)
 from detections.model import SignIn
 from detections.rule import Context
 from detections.spray import (
@@ -49,6 +55,12 @@ def _ref_successes(
     return found
 
 
+def _ref_let_in_since(ctx: Context, ips: Iterable[str], start: datetime) -> set[str]:
+    """Every user the addresses let in since ``start`` (their last success per user)."""
+    states = [ctx.history.ip(ip) for ip in ips]
+    return {u for s in states if s is not None for u, t in s.ok_users.items() if t >= start}
+
+
 def _ref_recognise(s: SignIn, record: Attempt, ctx: Context, success: bool) -> Spray | None:
     span = timedelta(minutes=ctx.int_param("window_minutes"))
     state = ctx.history.ip(s.ip_address)
@@ -61,7 +73,8 @@ def _ref_recognise(s: SignIn, record: Attempt, ctx: Context, success: bool) -> S
     ip = s.ip_address or ""
     if len(failed) >= ctx.int_param("min_users"):
         ok = _ref_successes(ctx, {ip}, burst[0].time, burst[-1].time) | own
-        if len(failed - set(ok)) > len(ok):
+        let_in = set(ok) | _ref_let_in_since(ctx, {ip}, burst[0].time)
+        if len(failed - let_in) > len(let_in):
             return Spray(
                 "single_ip",
                 f"from {s.ip_address}",
@@ -87,7 +100,8 @@ def _ref_recognise(s: SignIn, record: Attempt, ctx: Context, success: bool) -> S
         ):
             continue
         ok = _ref_successes(ctx, ips, spread[0].time, spread[-1].time) | own
-        if len(users - set(ok)) > len(ok):
+        let_in = set(ok) | _ref_let_in_since(ctx, ips, spread[0].time)
+        if len(users - let_in) > len(let_in):
             return Spray(
                 "distributed",
                 f"from {len(ips)} IP addresses (error {code})",
@@ -186,6 +200,28 @@ def test_a_nat_with_many_successes_and_a_few_failures_stays_quiet():
     late = _ok(1, "late", IPS[0], 20)[0]
     assert _judged(_history(failures), late) is not None
     assert _judged(_history(failures + office), late) is None
+
+
+def test_a_busy_nat_whose_success_window_scrolled_past_the_burst_stays_quiet():
+    """A carrier or proxy address shared by thousands of users: its success window keeps the
+    last ``MAX_IP_ENTRIES`` sign-ins, minutes of them, so by the time the burst's last
+    failure (or a later success) is judged the window may no longer reach the burst. Every
+    user the address let in since the burst began still counts for the NAT question."""
+    failures = series(14, prefix="s", per_user=True, step=timedelta(minutes=1), **FAIL)
+    # Thirty minutes of successes: the window's last MAX_IP_ENTRIES begin after the burst.
+    busy = series(
+        3 * MAX_IP_ENTRIES, prefix="ok", per_user=True, step=timedelta(seconds=3),
+        start=T0 + timedelta(seconds=5),
+    )
+    history = _history(sorted(failures[:-1] + busy, key=lambda e: e.time))
+    later = replace(failures[-1], time=busy[-1].time + timedelta(seconds=1))
+    assert history.ip(later.ip_address).successes[0].time > failures[-2].time  # scrolled
+    assert _judged(history, later) is None
+    assert _judged(history, replace(busy[0], id="again", time=later.time)) is None
+    # The same failures without the crowd are a spray, judged either way.
+    alone = _history(failures[:-1])
+    assert _judged(alone, later) is not None
+    assert _judged(alone, replace(busy[0], id="again", time=later.time)) is not None
 
 
 def test_failed_users_who_sign_in_count_on_both_sides_of_the_nat_question():

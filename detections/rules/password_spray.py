@@ -120,10 +120,17 @@ def _slow_spray(n: int, hours: float = 1.2) -> tuple[SignIn, ...]:
     return series(n, prefix="slow", per_user=True, step=timedelta(hours=hours), **FAIL)
 
 
+def _crowd() -> tuple[SignIn, ...]:
+    """600 users signing in from the address over 30 minutes: a carrier or proxy address (its
+    success window keeps the last 200: by the end it no longer reaches back to the burst)."""
+    return series(600, prefix="ok", per_user=True, start=T0 + timedelta(seconds=5),
+                  step=timedelta(seconds=3))
+
+
 RULE = Rule(
     uses_history=True,
     id="password_spray",
-    version=3,
+    version=4,
     title="Password spray",
     description=(
         "Credential failures against many distinct users from one IP address (failed users "
@@ -132,7 +139,9 @@ RULE = Rule(
         "got right within the window (any of its addresses in the distributed form), and is "
         "high when there is one; each of them also gets a spray_success alert. Unlike "
         "Sentinel and Elastic, which count failures only and leave the successes to a "
-        "follow-up query, the successes both keep an office NAT quiet and name the victims."
+        "follow-up query, the successes both keep an office NAT quiet and name the victims. "
+        "The NAT comparison counts every user an address let in since the burst began, so "
+        "a carrier or proxy address shared by thousands of users stays quiet however busy."
     ),
     severity=Severity.MEDIUM,
     risk_score=60,
@@ -186,6 +195,12 @@ RULE = Rule(
             name="office NAT with more successful users does not",
             before=_spray(9, "s", **FAIL) + _spray(20, "ok", ip_address="203.0.113.10"),
             event=_spray(10, "s", **FAIL)[-1],
+            expect=False,
+        ),
+        RuleTest(
+            name="a carrier address shared by hundreds of users is no spray, however late",
+            before=_spray(13, "s", **FAIL) + _crowd(),
+            event=_victim(time=T0 + timedelta(minutes=31))[0],
             expect=False,
         ),
         RuleTest(

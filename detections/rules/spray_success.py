@@ -102,7 +102,7 @@ def _office(n: int) -> tuple[SignIn, ...]:
 RULE = Rule(
     uses_history=True,
     id="spray_success",
-    version=1,
+    version=2,
     title="Password spray success",
     description=(
         "A user's password was accepted (success or MFA interrupt) from an address that "
@@ -127,8 +127,8 @@ RULE = Rule(
     ),
     false_positives=(
         "A user who signs in from a shared address (a hotel, a conference, a carrier NAT) "
-        "during a spray from that address; the office-NAT case (more successful users than "
-        "failed ones) stays quiet.",
+        "during a spray from that address; the office-NAT case (more users let in since the "
+        "burst began than failed) stays quiet.",
     ),
     references=(
         "https://github.com/Azure/Azure-Sentinel/blob/master/Solutions/Microsoft%20Entra%20ID/"
