@@ -449,7 +449,8 @@ class WindowState:
     # Shared read-only empties until written (``own``): most addresses never fail.
     failures: list[Attempt] = field(default_factory=unwritten)  # credential failures
     successes: AttemptWindow = field(default_factory=AttemptWindow.empty)  # password accepted
-    lockouts: list[Attempt] = field(default_factory=unwritten)  # 50053 (tenant only)
+    # 50053 (tenant only), from a network new to its user: account_lockouts' reading.
+    lockouts: list[Attempt] = field(default_factory=unwritten)
     # The slow spray's longer view (IP only): user -> last credential failure / success.
     failed_users: LastSeen = field(default_factory=LastSeen.empty)  # the shared empty
     ok_users: LastSeen = field(default_factory=LastSeen.empty)  # until written

@@ -82,12 +82,32 @@ def test_round_trip_through_plain_json() -> None:
     history.observe(sign_in(id="ok", session_id="s1", autonomous_system_number=7922))
     history.observe(sign_in(id="f", time=T0 + timedelta(minutes=1), **FAIL))
     history.observe(sign_in(id="l", time=T0 + timedelta(minutes=2), success=False,
-                            error_code=50053))
+                            error_code=50053, ip_address="192.0.2.80"))
     text = json.dumps(history.to_dict())
     again = History.from_dict(json.loads(text))
     assert again.to_dict() == history.to_dict()
     assert again.users["u-alice"].sessions["s1"][0].asn == 7922
     assert [a.event_id for a in again.tenant.lockouts] == ["l"]
+
+
+def test_the_tenant_keeps_only_lockouts_from_networks_new_to_their_user() -> None:
+    """A lockout from the /24 the user signed in from is their own forgotten password; the
+    decision is taken as it is recorded, with the user's state at hand (the job loads only
+    the window's users, so account_lockouts could not take it later)."""
+    history = History()
+    history.observe(sign_in(id="home", ip_address="198.51.7.20"))
+    locked = {"success": False, "error_code": 50053}
+    for n, ip in enumerate(("198.51.7.99", "192.0.2.80", "2001:db8::1")):
+        history.observe(sign_in(id=f"l{n}", time=T0 + timedelta(minutes=n + 1),
+                                ip_address=ip, **locked))
+    assert [a.event_id for a in history.tenant.lockouts] == ["l1", "l2"]
+    # Every one is still the user's failure and the address's.
+    assert [a.event_id for a in history.users["u-alice"].failures] == ["l0", "l1", "l2"]
+    # Known only from a success before the lockout.
+    later = History()
+    later.observe(sign_in(id="l", ip_address="198.51.7.99", **locked))
+    later.observe(sign_in(id="home", time=T0 + timedelta(minutes=1), ip_address="198.51.7.20"))
+    assert [a.event_id for a in later.tenant.lockouts] == ["l"]
 
 
 def test_dirty_tracking_and_user_key() -> None:

@@ -14,6 +14,8 @@ from azure.storage.blob import BlobServiceClient
 
 from service.ingest.event_grid import BLOB_CREATED, parse_event_grid_event
 from service.ingest.export import BlobCursorStore, ExportTailer, TailReport, registration_for
+from service.ingest.export.cursors import OffsetError
+from service.ingest.sources import SourceReport, export_batches, merged
 
 pytestmark = pytest.mark.azurite
 
@@ -185,3 +187,71 @@ def test_an_hours_audit_blobs_are_read_after_its_sign_in_blobs(blobs, store):
     # The audit rules need the sign-in's flag first: audits come last within their hour.
     assert order[-1] == "insights-logs-auditlogs"
     assert sorted(order[:-1]) == sorted([SIGNINS, RISK])
+
+
+def _lines_of(batches) -> int:
+    return sum(len(c.chunk.lines) for b in batches for c in b.commits)
+
+
+def test_a_runs_chunks_judged_together_read_every_chunk_and_commit_in_order(blobs, store):
+    """The job judges a run's export reads as one batch (``merged``): it asks for a blob's
+    next chunk before it has committed the last one. Every chunk is still read in the same
+    run, the offsets commit in order, and a judgement that fails commits none of them."""
+    client = new_blob(blobs, store)
+    for n in range(1, 9):
+        client.append_block(record(n))
+    size = len(record(1))
+
+    def run(report: SourceReport, *, commit: bool) -> list:
+        tailer = ExportTailer(blobs, store, max_bytes=2 * size)  # two lines a read
+        batches = list(merged(export_batches(tailer, DURING, report)))
+        if commit:
+            for batch in batches:
+                for c in batch.commits:
+                    tailer.commit(c.chunk)
+        return batches
+
+    assert _lines_of(run(SourceReport(), commit=False)) == 8  # the judgement failed
+    assert _lines_of(run(SourceReport(), commit=True)) == 8  # all of them again, once
+    client.append_block(record(9))
+    assert _lines_of(run(SourceReport(), commit=True)) == 1  # only what is new
+    assert _lines_of(run(SourceReport(), commit=True)) == 0
+
+
+def test_a_chunk_read_ahead_of_one_not_committed_never_moves_the_offset(blobs, store):
+    """The run's batches are split (``merged``'s limit) and the first one's judgement fails:
+    the second's chunk must not commit past the first's lines."""
+    client = new_blob(blobs, store)
+    for n in range(1, 7):
+        client.append_block(record(n))
+    tailer = ExportTailer(blobs, store, max_bytes=2 * len(record(1)))
+    first, *rest = list(merged(export_batches(tailer, DURING, SourceReport()), limit=2))
+    with pytest.raises(OffsetError):
+        tailer.commit(rest[0].commits[0].chunk)
+    again = ExportTailer(blobs, store, max_bytes=2 * len(record(1)))
+    batches = list(merged(export_batches(again, DURING, SourceReport())))
+    assert _lines_of(batches) == 6  # nothing was lost
+    assert _lines_of([first]) == 2
+
+
+def test_reading_stops_when_the_runs_budget_is_spent_and_the_next_run_goes_on(blobs, store):
+    client = new_blob(blobs, store)
+    for n in range(1, 7):
+        client.append_block(record(n))
+    size = len(record(1))
+    asked: list[int] = []
+
+    def spent() -> bool:  # the job's clock past its export share after the second read
+        asked.append(1)
+        return len(asked) >= 2
+
+    report = SourceReport()
+    tailer = ExportTailer(blobs, store, max_bytes=2 * size)
+    batches = list(merged(export_batches(tailer, DURING, report, spent)))
+    assert _lines_of(batches) == 4 and report.incomplete == ["export"]
+    for c in batches[0].commits:
+        tailer.commit(c.chunk)
+    rest = SourceReport()
+    tailer = ExportTailer(blobs, store, max_bytes=2 * size)
+    assert _lines_of(list(merged(export_batches(tailer, DURING, rest)))) == 2
+    assert rest.incomplete == []

@@ -36,15 +36,13 @@ def match(event: Event, ctx: Context) -> Finding | None:
     record = attempt_record(sign_in)
     if _own_network(record, ctx):
         return None
+    # The tenant's lockout window holds only lockouts from networks new to their user
+    # (decided as the history records each, where the user's state is at hand).
     lockouts = [a for a in ctx.history.tenant.lockouts if a.asn not in ignored]
     span = timedelta(minutes=ctx.int_param("window_minutes"))
     burst = busiest(with_event(lockouts, record), sign_in.time, span, _user)
-    least, fewest = ctx.int_param("min_lockouts"), ctx.int_param("min_users")
-    if len(burst) < least or len({a.user for a in burst}) < fewest:
-        return None  # too few even before the users' own networks are taken out
-    burst = [a for a in burst if not _own_network(a, ctx)]
     users = {a.user for a in burst}
-    if len(burst) < least or len(users) < fewest:
+    if len(burst) < ctx.int_param("min_lockouts") or len(users) < ctx.int_param("min_users"):
         return None
     return Finding(
         title=f"{len(burst)} account lockouts across {len(users)} users",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -177,11 +177,17 @@ def _watermark(stored: Cursor | None) -> datetime | None:
     return datetime.fromisoformat(stored.value) if stored is not None and stored.value else None
 
 
-def export_batches(tailer: ExportTailer, now: datetime, report: SourceReport) -> Iterator[Batch]:
+def export_batches(
+    tailer: ExportTailer, now: datetime, report: SourceReport,
+    stop: Callable[[], bool] | None = None,
+) -> Iterator[Batch]:
     """One batch per chunk of whole lines of the registered export blobs (decoded as files
-    are: too deep, not UTF-8 or not JSON is one Skip); the batch commits the offset."""
+    are: too deep, not UTF-8 or not JSON is one Skip); the batch commits the offset.
+    ``stop``: asked after each chunk; True ends the reading (the run's budget is spent),
+    and the offsets not reached stay for the next run (``report.incomplete``)."""
     tail = TailReport()
-    for chunk in tailer.chunks(now, tail):
+    # Read ahead: the job judges these batches together (``merged``), committing after.
+    for chunk in tailer.chunks(now, tail, read_ahead=True):
         events: list[Event] = []
         raw: dict[str, RawRecord] = {}
         for line in chunk.lines:
@@ -198,6 +204,9 @@ def export_batches(tailer: ExportTailer, now: datetime, report: SourceReport) ->
                         body=parts[index] if index < len(parts) else line.raw)
         report.count("export", len(events))
         yield Batch(tuple(events), (BlobCommit(chunk),), raw)
+        if stop is not None and stop():
+            report.incomplete.append("export")
+            break
     report.problems += tail.failures
 
 

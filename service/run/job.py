@@ -69,6 +69,9 @@ __all__ = [
 
 log = logging.getLogger("riskwatch.job")
 READING_SHARE = 0.75  # of the run budget for reading sources; the rest for delivery
+# A backlog of export blobs stops being read at half the budget: the last read's batch is
+# judged after it (up to RUN_BATCH_LIMIT events), before the delivery's share.
+EXPORT_READING_SHARE = 0.5
 Clock = Callable[[], float]  # seconds, monotonic
 
 
@@ -164,7 +167,9 @@ class MainJob:
         self.parts = parts
         touched = Touched()
         try:
-            for batch, guarded in self._batches(parts, now, report.sources, files):
+            export_until = started + EXPORT_READING_SHARE * self.settings.run_budget.total_seconds()
+            batches = self._batches(parts, now, report.sources, files, export_until)
+            for batch, guarded in batches:
                 self._judge(parts, batch, now, report, touched, guarded=guarded)
         finally:  # the incidents judged so far are stored: the policy sees them this run
             self._respond(parts, touched, now, report)
@@ -210,7 +215,8 @@ class MainJob:
         return register_blob(self.tables, registration)
 
     def _batches(
-        self, parts: RunParts, now: datetime, sources: SourceReport, files: Iterable[Path] | None
+        self, parts: RunParts, now: datetime, sources: SourceReport,
+        files: Iterable[Path] | None, export_until: float,
     ) -> Iterator[tuple[Batch, bool]]:
         """Every batch of the run in order, and whether a failure judging it stays with
         its source (an export blob never blocks the others) rather than stopping the run."""
@@ -227,7 +233,11 @@ class MainJob:
         if parts.tailer is not None:
             # One judgement per run here too: each 4 MiB read touches nearly every history
             # pack, so judging reads one by one cost a history load and save each (bench 11).
-            yield from ((b, True) for b in merged(export_batches(parts.tailer, now, sources)))
+            def spent() -> bool:
+                return self.clock() >= export_until
+
+            exports = export_batches(parts.tailer, now, sources, spent)
+            yield from ((b, True) for b in merged(exports))
 
     def _judge(
         self, parts: RunParts, batch: Batch, now: datetime, report: JobReport,

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from detections.normalize.lines import decode_line
-from service.ingest.export.cursors import BlobCursor, BlobCursorStore
+from service.ingest.export.cursors import BlobCursor, BlobCursorStore, OffsetError
 from service.ingest.export.paths import blob_row_key
 
 log = logging.getLogger("riskwatch.export")
@@ -82,6 +82,9 @@ class ExportTailer:
         self.store = store
         self.grace = grace
         self.max_bytes = max_bytes
+        # This tailer's own last write of each blob's cursor: a chunk read ahead continues
+        # exactly where it left, so it commits with that write's etag (``commit``).
+        self._written: dict[tuple[str, str], BlobCursor] = {}
 
     def hour_over(self, cursor: BlobCursor, now: datetime) -> bool:
         return now > cursor.hour + timedelta(hours=1) + self.grace
@@ -111,21 +114,38 @@ class ExportTailer:
 
     def commit(self, chunk: Chunk) -> BlobCursor:
         """Record that the chunk's lines are handled (step two): the offset moves."""
-        if chunk.end_offset == chunk.cursor.offset:
-            return chunk.cursor
-        return self.store.advance(
-            chunk.cursor, chunk.end_offset, chunk.cursor.lines + chunk.lines_consumed
-        )
+        cursor = chunk.cursor
+        key = (cursor.container, cursor.blob_name)
+        last = self._written.get(key)
+        if last is not None and (last.offset, last.lines) == (cursor.offset, cursor.lines):
+            cursor = last  # read ahead of the previous chunk's commit: continue from it
+        elif last is not None and cursor.offset > last.offset:
+            # The chunk before it was not committed (its judgement failed): moving the offset
+            # past it would lose its lines. They all come again next run.
+            raise OffsetError(f"{cursor.source}: a chunk read ahead of one not committed")
+        if chunk.end_offset == cursor.offset:
+            return cursor
+        written = self.store.advance(cursor, chunk.end_offset, cursor.lines + chunk.lines_consumed)
+        self._written[key] = written
+        return written
 
-    def chunks(self, now: datetime, report: TailReport) -> Iterator[Chunk]:
+    def chunks(
+        self, now: datetime, report: TailReport, *, read_ahead: bool = False
+    ) -> Iterator[Chunk]:
         """Every active blob's new whole lines, a chunk at a time, for the caller to judge
         and then ``commit``; finished hours are retired. A blob's next chunk is read from
         its stored offset, so a chunk the caller did not commit ends that blob's turn
-        (its lines come again next run) and never blocks the other blobs."""
+        (its lines come again next run) and never blocks the other blobs.
+
+        ``read_ahead``: the caller judges several chunks before committing any (the job's
+        one judgement per run) and commits them in the order given. A blob's next chunk
+        then starts where the last ended, nothing is committed or retired here (a chunk of
+        blank lines too is the caller's to commit), and a chunk whose predecessor was not
+        committed is refused by ``commit`` (its blob's lines all come again next run)."""
         for cursor in self.store.active():
             report.blobs += 1
             try:
-                yield from self._chunks_of(cursor, now, report)
+                yield from self._chunks_of(cursor, now, report, read_ahead)
             except ResourceModifiedError:
                 report.failures.append(f"{cursor.source}: cursor moved by another run; skipped")
             except Exception as exc:  # one failing blob never blocks the others
@@ -148,25 +168,36 @@ class ExportTailer:
         return report
 
     def _chunks_of(
-        self, cursor: BlobCursor, now: datetime, report: TailReport
+        self, cursor: BlobCursor, now: datetime, report: TailReport, read_ahead: bool
     ) -> Iterator[Chunk]:
+        pending = False  # a chunk yielded that may not be committed yet (read ahead)
+        self._written[(cursor.container, cursor.blob_name)] = cursor  # as stored
         while True:
             chunk = self.read(cursor, now)
             if chunk.missing:
-                if self.hour_over(cursor, now):
+                if self.hour_over(cursor, now) and not pending:
                     self.store.retire(cursor, "blob not found after its hour")
                     report.retired += 1
                 return
-            if chunk.lines:
+            if read_ahead and chunk.end_offset > chunk.cursor.offset:
+                yield chunk
+                pending = True
+                report.lines += len(chunk.lines)
+                cursor = replace(cursor, offset=chunk.end_offset,
+                                 lines=cursor.lines + chunk.lines_consumed)
+            elif chunk.lines:
                 yield chunk
                 cursor = self.store.get(cursor.container, blob_row_key(cursor.blob_name))
                 if cursor.offset < chunk.end_offset:
                     return  # not committed: the caller failed on it; the offset stays
                 report.lines += len(chunk.lines)
-            else:
+            elif not read_ahead:
                 cursor = self.commit(chunk)  # blank lines only: nothing to judge
             if chunk.end_offset == chunk.cursor.offset or chunk.at_end:
                 break
+        if pending:
+            report.waiting_bytes += chunk.blob_size - cursor.offset
+            return  # retired by a later run, once its offset is committed at the end
         if cursor.offset >= chunk.blob_size and self.hour_over(cursor, now):
             self.store.retire(cursor, "hour over and read to the end")
             report.retired += 1
