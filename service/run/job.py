@@ -9,7 +9,9 @@ A run walks forward only:
    they would commit;
 3. the pipeline (``service.run.pipeline``) judges each batch, its alerts reach the outbox,
    and it returns what it did;
-4. the job commits the batch's cursors, and only then asks for the next batch;
+4. the job commits the batch's cursors, and only then asks for the next batch (a batch
+   merges a run's Graph pages or export reads, read ahead of their commits, which then
+   commit in order: ``merged``);
 5. the response policy (RISKWATCH_RESPONSE_MODE), once, over the incidents every batch
    joined (also when a batch failed, for those judged before it);
 6. delivery (until the run budget's deadline on the injected clock), then the sweep.
