@@ -53,7 +53,7 @@ class ExportCost:
     users: int
     windows: list[tuple[str, int]] = field(default_factory=list)  # counted runs: start, sign-ins
     sign_ins: int = 0  # judged by the counted runs
-    chunks: int = 0  # batches the counted runs judged (one per ranged read of a blob)
+    chunks: int = 0  # judgements the counted runs made (a run's reads are merged)
     bytes: int = 0  # appended for the counted runs
     container_bytes: dict[str, int] = field(default_factory=dict)  # the same, per container
     blobs: int = 0  # BlobCreated events handled (every run)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bench.data import SIGN_INS_PER_USER_DAY
 from bench.export_path import EVENT_PHASES, PHASES, RUN_PHASES, STATE_PHASES, ExportCost
-from service.ingest.export.tailer import DEFAULT_MAX_BYTES
+from service.ingest.sources import RUN_BATCH_LIMIT
 
 PERIOD = timedelta(minutes=5)  # RISKWATCH_SCHEDULE default: one timer run per five minutes
 TIMEOUT = timedelta(minutes=10)  # host.json functionTimeout
@@ -23,15 +23,14 @@ class Capacity:
     per_run: float  # deliver, sweep and the rest of a run (Graph risk feed, setup)
     per_sign_in: tuple[float, float]  # a + b * users: download, decode, rules, claims
     per_chunk: tuple[float, float]  # a + b * users: cursors, history load, lock and save
+    # (per judgement: a run's reads are judged as one batch, RUN_BATCH_LIMIT events at most)
 
     def sign_ins(self, users: int) -> float:
         return self.base.sign_ins / max(1, self.base.runs) * users / self.base.users
 
     def chunks(self, users: int) -> int:
-        """Ranged reads (one judgement each) of a run: each blob's new bytes, 4 MiB a read."""
-        scale = users / self.base.users / max(1, self.base.runs)
-        return sum(math.ceil(n * scale / DEFAULT_MAX_BYTES)
-                   for n in self.base.container_bytes.values())  # fmt: skip
+        """Judgements of a run: its reads merged, RUN_BATCH_LIMIT sign-ins at most each."""
+        return max(1, math.ceil(self.sign_ins(users) / RUN_BATCH_LIMIT))
 
     def seconds(self, users: int) -> float:
         (ea, eb), (ca, cb) = self.per_sign_in, self.per_chunk
@@ -78,7 +77,7 @@ def export_row(costs: tuple[ExportCost, ...], tenant_users: int, day: int) -> st
         f"| 11 | export-blob path, {main.users:,}-user tenant (BlobCreated, then the timer "
         f"tails the blobs; Azurite) | {main.per_run():.1f} s per five-minute run "
         f"({main.sign_ins / max(1, main.runs):,.0f} sign-ins in "
-        f"{main.chunks / max(1, main.runs):.0f} chunks; history {state:.1f} s, rules "
+        f"{main.chunks / max(1, main.runs):.0f} judgement(s); history {state:.1f} s, rules "
         f"{main.per_run('judge'):.1f} s) | schedule {PERIOD.seconds} s | "
         f"{main.per_run() / PERIOD.seconds:.2f}x of the period; one instance keeps up to "
         f"about {users:,} users ({users * SIGN_INS_PER_USER_DAY:,.0f} sign-ins a day) | keeps "
@@ -118,14 +117,15 @@ def export_section(costs: tuple[ExportCost, ...], tenant_users: int) -> list[str
         "Grid schema JSON, decoded by azure.functions' own converter) goes to the "
         "`export_blob_created` function, which registers it; then the job the `poll` timer runs "
         "(`MainJob.run`, the window's end as its clock) tails every registered blob from its "
-        "offset, 4 MiB ranged reads, judging each read's lines as one batch. Before the first "
+        "offset, 4 MiB ranged reads, judging the run's reads as one batch (`merged`, at most "
+        f"{RUN_BATCH_LIMIT:,} sign-ins a judgement). Before the first "
         "window, `riskwatch baseline` stores the tenant's sign-ins from midnight (untimed): a "
         "history like the one a deployed job finds at 09:00. No Graph sign-in feed (only an "
         "empty `riskDetections`), no sinks. Phases are the real methods, wrapped (each its own "
         "time); Table requests are the job's client's, counted by azure-core's hook.",
         "",
-        "| users | history stored (sign-ins) | sign-ins per run | appended per run | chunks "
-        "per run | wall time per run | sign-ins/s | history per chunk | per sign-in | Table "
+        "| users | history stored (sign-ins) | sign-ins per run | appended per run | judgements "
+        "per run | wall time per run | sign-ins/s | history per judgement | per sign-in | Table "
         "requests per run | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
@@ -145,21 +145,22 @@ def export_section(costs: tuple[ExportCost, ...], tenant_users: int) -> list[str
         "",
         "**What limits it.** One timer run a period, and timer runs never overlap (one "
         "instance holds the schedule's lock): the whole tenant's export goes through one "
-        "instance, blob after blob, serially. Each 4 MiB read is judged as its own batch, so "
-        "each pays a history load, lock and save; a read of about 2,000 sign-ins touches nearly "
-        "every one of the 768 history packs, so the cost per chunk grows with the stored "
-        "history (the tenant), and the chunks per run grow with the tenant too. The export "
-        "tail has no run-budget deadline: a run with a backlog goes on until the function timeout "
-        f"({TIMEOUT.seconds // 60} min), committing each chunk's offset as it goes; a run "
-        "longer than the period delays the next one.",
+        "instance, blob after blob, serially. A run's reads are judged as one batch, so a run "
+        "pays one history load, lock and save (a window touches nearly every one of the 768 "
+        "history packs, so that cost grows with the stored history, the tenant), and the "
+        "rules' cost grows with the window's sign-ins. A backlog stops being read at half "
+        "the run budget (`RISKWATCH_RUN_BUDGET_SECONDS`, 480 s by default, within the "
+        f"{TIMEOUT.seconds // 60}-minute function timeout); the offsets reached are committed "
+        "and the next runs read on.",
         "",
         f"**The model.** One run over N users' five minutes: {cap.per_run:.2f} s per run + "
-        f"sign-ins x ({1000 * ea:.3f} + {1000 * eb * 1e5:.3f} per 100,000 users) ms + chunks x "
+        f"sign-ins x ({1000 * ea:.3f} + {1000 * eb * 1e5:.3f} per 100,000 users) ms + "
+        f"judgements x "
         f"({ca:.2f} + {cb * 1e5:.2f} per 100,000 users) s, the two rates a line through the "
         "tenants measured; sign-ins and bytes per run scale with N from the "
         f"{cap.base.users:,}-user tenant's ({cap.base.sign_ins / max(1, cap.base.runs):,.0f} "
-        "sign-ins, chunks = each container's bytes / 4 MiB, rounded up). Predicted: "
-        + "; ".join(f"{n:,} users {s:,.0f} s ({k} chunks)" for n, s, k in grid)
+        f"sign-ins, judgements = sign-ins / {RUN_BATCH_LIMIT:,}, rounded up). Predicted: "
+        + "; ".join(f"{n:,} users {s:,.0f} s ({k} judgements)" for n, s, k in grid)
         + f". Largest tenant one instance keeps up with (a run within the {PERIOD.seconds} s "
         f"period): about **{users:,} users, {users * SIGN_INS_PER_USER_DAY:,.0f} sign-ins a "
         f"day** at the generator's {SIGN_INS_PER_USER_DAY} sign-ins per user-day.",
