@@ -2,9 +2,10 @@
 
 A run walks forward only:
 
-1. ``build_run`` builds the run's parts once: Table Storage clients and stores, a fresh
-   Graph client (its deadline and 403-disabled feeds are per run), the directory's
-   privileged map read once, and the pipeline with that run's enricher and the sinks;
+1. ``build_run`` (``service.run.parts``) builds the run's parts once: Table Storage
+   clients and stores, a fresh Graph client (its deadline and 403-disabled feeds are per
+   run), the directory's privileged map read once, and the pipeline with that run's
+   enricher and the sinks;
 2. the sources (``service.ingest.sources``) yield batches: events plus the cursor positions
    they would commit;
 3. the pipeline (``service.run.pipeline``) judges each batch, its alerts reach the outbox,
@@ -25,22 +26,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from azure.core.exceptions import ResourceModifiedError
 
-from detections.enrich import Enricher
-from detections.registry import load_rules
-from detections.rule import Rule
 from service.delivery.base import Sink
 from service.delivery.factory import build_sinks
-from service.ingest.directory_cache import DirectoryCache
 from service.ingest.event_grid_work import register_blob, state_tables
-from service.ingest.export import BlobCursorStore, BlobRegistration, ExportTailer
-from service.ingest.graph import GraphClient, make_token_provider, parse_auth_mode
+from service.ingest.export import BlobRegistration
+from service.ingest.graph import GraphClient
 from service.ingest.sources import (
     Batch,
     BlobCommit,
@@ -51,18 +47,15 @@ from service.ingest.sources import (
     file_batches,
     merged,
     poll_feeds,
-    read_directory,
     rescan_batches,
 )
 from service.response.executor import Responder
 from service.response.policy_run import Touched
-from service.run.pipeline import Hook, Pipeline, RunReport
+from service.run.parts import READING_SHARE, RunParts, build_run
+from service.run.pipeline import Pipeline, RunReport
 from service.run.report import JobReport
 from service.settings import Settings
 from service.sigma.loader import rules_from_setting
-from service.state.cursors import CursorStore
-from service.state.storage import blob_service
-from service.state.tables import Tables
 
 __all__ = [
     "READING_SHARE", "JobReport", "MainJob", "RunParts", "build_run", "configured_sinks",
@@ -70,69 +63,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("riskwatch.job")
-READING_SHARE = 0.75  # of the run budget for reading sources; the rest for delivery
 # A backlog of export blobs stops being read at half the budget: the last read's batch is
 # judged after it (up to RUN_BATCH_LIMIT events), before the delivery's share.
 EXPORT_READING_SHARE = 0.5
 Clock = Callable[[], float]  # seconds, monotonic
-
-
-@dataclass(frozen=True, slots=True)
-class RunParts:
-    """Everything one run uses, built once by ``build_run`` and passed down."""
-
-    tables: Tables
-    cursors: CursorStore
-    pipeline: Pipeline
-    graph: GraphClient | None  # None for a run over files (``riskwatch run --input``)
-    tailer: ExportTailer | None  # None without RISKWATCH_EXPORT_STORAGE
-
-
-def build_run(
-    settings: Settings,
-    now: datetime,
-    sources: SourceReport,
-    *,
-    sinks: Sequence[Sink],
-    tables: Tables | None = None,
-    graph: GraphClient | None = None,
-    reads_graph: bool = True,
-    hook: Hook | None = None,
-    sigma_rules: Sequence[Rule] = (),
-    responder: Responder | None = None,
-) -> RunParts:
-    """The run's parts; ``tables`` and ``graph`` are reused when given (a warm worker's
-    Table clients; a test's Graph client on a simulated clock). The directory is read
-    here, once, so the pipeline is built with this run's privileged map. With a
-    ``responder`` (RISKWATCH_RESPONSE_MODE plan or enforce) each incident notification
-    shows the policy's proposals."""
-    tables = tables or state_tables(settings.storage, settings.table_prefix)
-    if reads_graph and graph is None:
-        token = make_token_provider(
-            parse_auth_mode(settings.graph_auth), settings.graph_base_url,
-            settings.azure_client_id,
-        )
-        graph = GraphClient.with_budget(
-            settings.graph_base_url, token, READING_SHARE * settings.run_budget.total_seconds()
-        )
-    client = graph if reads_graph else None
-    refresh = client if "directoryRoles" in settings.feeds else None  # None: the cached map
-    privileged = read_directory(refresh, DirectoryCache(tables), now, sources)
-    enricher = Enricher(hours=settings.business_hours) if privileged is None \
-        else Enricher(privileged, settings.business_hours)  # fmt: skip
-    rules = (*load_rules(), *sigma_rules) if sigma_rules else None  # None: the built-in ones
-    proposals = None
-    if responder is not None:
-        from service.response.policy_run import preview
-
-        proposals = preview(tables, settings.response.exclusions, settings.response.mode)
-    pipeline = Pipeline.from_settings(settings, sinks, hook=hook, tables=tables, enricher=enricher,
-                                      rules=rules, proposals=proposals)
-    tailer = None
-    if reads_graph and settings.export_storage is not None:
-        store = BlobCursorStore.create(tables.service, settings.table_prefix)
-        tailer = ExportTailer(blob_service(settings.export_storage), store)
-    return RunParts(tables, CursorStore(tables), pipeline, client, tailer)
 
 
 class MainJob:
