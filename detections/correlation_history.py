@@ -208,6 +208,15 @@ class History:
         self.tenant_dirty = False
         self.newest: datetime | None = None  # the newest sign-in observed
         self._observed = 0
+        # What a rule derived from the history for the sign-in being judged, for another rule
+        # asking the same (password_spray and spray_success): question -> (sign-in, observed,
+        # arguments, answer); valid while nothing more is observed.
+        self.memo: dict[str, tuple[object, int, object, object]] = {}
+
+    @property
+    def observed(self) -> int:
+        """User sign-ins observed so far: the history changes only when this grows."""
+        return self._observed
 
     def user(self, key: str) -> UserState | None:
         return self.users.get(key)

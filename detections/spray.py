@@ -15,10 +15,11 @@ known), and the victims named only for a spray that is returned.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
+from typing import cast
 
 from detections.history_records import MAX_STORED_KEY, Attempt, AttemptWindow, WindowState
 from detections.model import SignIn
@@ -197,12 +198,32 @@ def _failed_within(failures: list[Attempt], at: datetime, span: timedelta) -> bo
 def recognise(sign_in: SignIn, record: Attempt, ctx: Context) -> Spray | None:
     """The spray the credential failure ``record`` of ``sign_in`` belongs to (it may be the
     one that completes it), as of the history before it."""
-    return _recognise(sign_in, ctx, record, None)
+    return _asked_once("recognise", sign_in, ctx, lambda: _recognise(sign_in, ctx, record, None))
 
 
 def spraying_now(sign_in: SignIn, ctx: Context) -> Spray | None:
     """The spray the address of ``sign_in`` (a password accepted) is part of right now, as of
     the history before it."""
+    return _asked_once("spraying_now", sign_in, ctx, lambda: _spraying_now(sign_in, ctx))
+
+
+def _asked_once(
+    question: str, sign_in: SignIn, ctx: Context, answer: Callable[[], Spray | None]
+) -> Spray | None:
+    """Both spray rules ask the same of every sign-in: the second gets the first's answer
+    (the same sign-in, nothing observed since, the same thresholds)."""
+    history = ctx.history
+    params = tuple(ctx.int_param(p.name) for p in SPRAY_PARAMS)
+    memo = history.memo.get(question)
+    if memo is not None and memo[0] is sign_in and memo[1] == history.observed \
+            and memo[2] == params:  # fmt: skip
+        return cast("Spray | None", memo[3])
+    found = answer()
+    history.memo[question] = (sign_in, history.observed, params, found)
+    return found
+
+
+def _spraying_now(sign_in: SignIn, ctx: Context) -> Spray | None:
     state = ctx.history.ip(sign_in.ip_address)
     if state is None:
         return None  # an address that never failed a password (nor signed anyone in)
