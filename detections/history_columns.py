@@ -407,11 +407,8 @@ class Blocks(_Columns[T], Mapping[str, Columns[T]]):
     def __len__(self) -> int:
         return len(self._heads())
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return dict(self.items()) == dict(other.items())
-        return NotImplemented
-
+    # A mapping's equality (equal items), not the windows' (equal records) it inherits first.
+    __eq__ = Mapping.__eq__
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:

@@ -176,11 +176,6 @@ class LastSeen(KeyedNumbers, Mapping[str, datetime]):
                 self._keep(order[len(order) - cap * 3 // 4 :])
         return key in self._keys
 
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return dict(self.items()) == dict(other.items())
-        return NotImplemented
-
     def __repr__(self) -> str:
         return f"LastSeen({dict(self.items())!r})"
 
@@ -248,13 +243,6 @@ class Names(Mapping[str, str]):
 
     def values(self) -> ValuesView[str]:
         return Values(self)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return dict(self.items()) == dict(other.items())
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"Names({dict(self.items())!r})"

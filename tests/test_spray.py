@@ -183,6 +183,12 @@ def _ok(n: int, prefix: str, ip: str, minutes: float = 0.5) -> tuple[SignIn, ...
     )
 
 
+def _person(event_id: str, name: str, minutes: float, ip: str, **overrides: object) -> SignIn:
+    """``name``'s sign-in ``minutes`` after T0 from ``ip`` (a success unless overridden)."""
+    return sign_in(id=event_id, time=T0 + timedelta(minutes=minutes), user_id=f"u-{name}",
+                   user_principal_name=f"{name}@contoso.com", ip_address=ip, **overrides)
+
+
 def _judged(history: History, event: SignIn, **params: int) -> Spray | None:
     ctx = _ctx(history, **params)
     if event.success:
@@ -249,27 +255,9 @@ def test_failed_users_who_sign_in_count_on_both_sides_of_the_nat_question():
 def test_a_spray_whose_ips_also_let_users_in_names_every_one_of_them():
     failures = _spread(20)
     victims = (
-        sign_in(
-            id="v0",
-            time=T0 + timedelta(minutes=2),
-            user_id="u-bob",
-            user_principal_name="bob@contoso.com",
-            ip_address=IPS[0],
-        ),
-        sign_in(
-            id="v1",
-            time=T0 + timedelta(minutes=5),
-            user_id="u-eve",
-            user_principal_name="eve@contoso.com",
-            ip_address=IPS[2],
-        ),
-        sign_in(
-            id="v2",
-            time=T0 + timedelta(minutes=7),
-            user_id="u-dan",
-            user_principal_name="dan@contoso.com",
-            ip_address=IPS[1],
-        ),
+        _person("v0", "bob", 2, IPS[0]),
+        _person("v1", "eve", 5, IPS[2]),
+        _person("v2", "dan", 7, IPS[1]),
     )
     history = _history(sorted(failures[:-1] + victims, key=lambda e: e.time))
     spray = _judged(history, failures[-1])
@@ -284,15 +272,7 @@ def test_a_spray_whose_ips_also_let_users_in_names_every_one_of_them():
 def test_a_success_from_an_address_outside_the_distributed_spray_is_no_part_of_it():
     failures = _spread(15)
     # The address failed too, but with another code: it is not among the spray's addresses.
-    other = sign_in(
-        id="x",
-        time=T0 + timedelta(minutes=3),
-        user_id="u-x",
-        user_principal_name="x@contoso.com",
-        ip_address="192.0.2.44",
-        success=False,
-        error_code=50053,
-    )
+    other = _person("x", "x", 3, "192.0.2.44", success=False, error_code=50053)
     history = _history(sorted((*failures, other), key=lambda e: e.time))
     outside = _ok(1, "bob", "192.0.2.44", 16)[0]
     inside = _ok(1, "bob", IPS[1], 16)[0]
@@ -305,15 +285,7 @@ def test_a_success_from_an_address_outside_the_distributed_spray_is_no_part_of_i
 def test_a_failure_at_the_very_time_of_the_success_puts_its_address_in_the_spray():
     """The window is ``[t - span, t]`` inclusive: the address's only failure, at the time of
     the success, makes it one of the distributed spray's addresses."""
-    at = T0 + timedelta(minutes=14)
-    failure = sign_in(
-        id="x",
-        time=at,
-        user_id="u-x",
-        user_principal_name="x@contoso.com",
-        ip_address="192.0.2.44",
-        **FAIL,
-    )
+    failure = _person("x", "x", 14, "192.0.2.44", **FAIL)
     history = _history((*_spread(14), failure))
     spray = _judged(history, _ok(1, "bob", "192.0.2.44", 14)[0])
     assert spray is not None and "192.0.2.44" in spray.ips
