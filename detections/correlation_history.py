@@ -18,7 +18,7 @@ from sys import intern
 from typing import Any, TypeVar
 
 from detections.failures import SMART_LOCKOUT, classify
-from detections.familiarity import device_key, network_keys, place_key, prefix_key
+from detections.familiarity import device_key, network_keys, place_key
 from detections.history_columns import Stamp, stamp
 from detections.history_marks import SLOW_RETENTION, UNWRITTEN, Flag
 from detections.history_records import (
@@ -327,8 +327,7 @@ class History:
         # A lockout on the user's own network is their forgotten password (account_lockouts):
         # decided here, where the user's state is loaded in the job as in a scan.
         own = (record is not None and event.error_code == SMART_LOCKOUT
-               and user.known is not None
-               and user.known.known(prefix_key(event.ip_address), event.time))
+               and user.signed_in_from(event.ip_address, event.time))
         self._observe_network(event, outcome, entry, attempt, record, own)
 
     def _observe_network(self, event: SignIn, outcome: str, entry: Stamp,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from operator import is_
 from typing import Any, Protocol, TypeVar
 
-from detections.familiarity import WARMUP, Familiarity
+from detections.familiarity import WARMUP, Familiarity, prefix_key
 from detections.history_columns import Blocks, Columns, Detail, Stamp
 from detections.history_marks import (
     APP_RETENTION,
@@ -340,6 +340,12 @@ class UserState:
                 return False
             self.known = Familiarity()
         return self.known.learn(keys, time)
+
+    def signed_in_from(self, ip: str | None, at: datetime) -> bool:
+        """A successful sign-in from ``ip``'s /24 (or /48) before ``at``, within the baseline.
+        No warm-up (unlike ``familiar``): a success seen there is evidence enough that the
+        network is the user's own."""
+        return self.known is not None and self.known.known(prefix_key(ip), at)
 
     def familiar(self, at: datetime) -> Familiarity | None:
         """What the user is known to use, once there is ``WARMUP`` of history before

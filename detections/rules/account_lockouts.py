@@ -16,7 +16,6 @@ from typing import Any
 
 from detections.correlation import MICROSOFT_ASNS, asn_set, ids, summary, user_sign_in
 from detections.correlation_history import attempt_record
-from detections.familiarity import prefix_key
 from detections.history_records import Attempt
 from detections.model import Event, Severity, SignIn
 from detections.rule import Context, Finding, Param, Rule, RuleTest
@@ -60,8 +59,7 @@ def _user(a: Attempt) -> str:
 def _own_network(lockout: Attempt, ctx: Context) -> bool:
     """The user signed in successfully from the lockout's /24 (or /48) before it."""
     state = ctx.history.user(lockout.user)
-    known = state.known if state is not None else None
-    return known is not None and known.known(prefix_key(lockout.ip), lockout.time)
+    return state is not None and state.signed_in_from(lockout.ip, lockout.time)
 
 
 def _locked(n: int, home: bool = False) -> tuple[SignIn, ...]:
