@@ -210,8 +210,11 @@ class History:
         self._observed = 0
         # What a rule derived from the history for the sign-in being judged, for another rule
         # asking the same (password_spray and spray_success): question -> (sign-in, observed,
-        # arguments, answer); valid while nothing more is observed.
+        # the asking rule's params, answer); valid while nothing more is observed.
         self.memo: dict[str, tuple[object, int, object, object]] = {}
+        # What a rule derived from a tenant window, for the next sign-in that reads the same
+        # entries (spray's failures of one code): the rule checks the entries are the same.
+        self.derived: dict[str, tuple[object, ...]] = {}
 
     @property
     def observed(self) -> int:

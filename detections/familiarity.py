@@ -129,9 +129,13 @@ class Familiarity(_Numbers):
                 self.extend((tag, now, now, 1))
                 self._trim(tag >> 28, now)
                 continue
-            self[at + 1] = min(self[at + 1], now)
-            self[at + 2] = max(self[at + 2], now)
-            self[at + 3] = min(_MAX, self[at + 3] + 1)
+            # Comparisons, not min() and max(): three calls fewer on every known key of a success.
+            if now < self[at + 1]:
+                self[at + 1] = now
+            if now > self[at + 2]:
+                self[at + 2] = now
+            count = self[at + 3]
+            self[at + 3] = count + 1 if count < _MAX else _MAX
         return learned
 
     def _trim(self, kind: int, now: int) -> None:

@@ -15,7 +15,7 @@ known), and the victims named only for a spray that is returned.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -24,7 +24,8 @@ from typing import cast
 from detections.history_records import MAX_STORED_KEY, Attempt, AttemptWindow, WindowState
 from detections.model import SignIn
 from detections.predicates import user_key
-from detections.rule import Context, Param
+from detections.rule import Context, Param, ParamValue
+from detections.spray_tenant import tenant_spread
 from detections.windows import between, busiest, with_event
 
 SPRAY_PARAMS = (
@@ -105,9 +106,6 @@ class Spray:
 
 _user = attrgetter("user")
 USER_FIELD = 0  # the user key's place in an address's packed success window (its fields)
-_ip = attrgetter("ip")
-_NO_IP = frozenset({None, ""})  # an attempt without an address is from none of the spray's
-_event_id = attrgetter("event_id")
 _time = attrgetter("time")
 _LATEST = datetime.max.replace(tzinfo=UTC)
 _UNSEEN = WindowState()  # an address the history does not know (read only: its empties)
@@ -213,14 +211,22 @@ def _asked_once(
     """Both spray rules ask the same of every sign-in: the second gets the first's answer
     (the same sign-in, nothing observed since, the same thresholds)."""
     history = ctx.history
-    params = tuple(ctx.int_param(p.name) for p in SPRAY_PARAMS)
     memo = history.memo.get(question)
     if memo is not None and memo[0] is sign_in and memo[1] == history.observed \
-            and memo[2] == params:  # fmt: skip
+            and _same_thresholds(memo[2], ctx.params):  # fmt: skip
         return cast("Spray | None", memo[3])
     found = answer()
-    history.memo[question] = (sign_in, history.observed, params, found)
+    history.memo[question] = (sign_in, history.observed, ctx.params, found)
     return found
+
+
+_SPRAY_NAMES = tuple(p.name for p in SPRAY_PARAMS)
+
+
+def _same_thresholds(asked: object, now: Mapping[str, ParamValue]) -> bool:
+    # Compared only when the question was asked of this sign-in already (the second rule).
+    before = cast("Mapping[str, ParamValue]", asked)
+    return before is now or all(int(before[n]) == int(now[n]) for n in _SPRAY_NAMES)
 
 
 def _spraying_now(sign_in: SignIn, ctx: Context) -> Spray | None:
@@ -275,46 +281,34 @@ def _recognise(
     return None
 
 
-def _same_code(
-    ctx: Context, code: int, at: datetime, span: timedelta, record: Attempt | None
-) -> list[Attempt]:
-    """The tenant's failures with ``code`` that ``busiest`` can read around ``at`` (within
-    ``span`` of it: the same windows as from all of them), with the failure judged."""
-    failures = ctx.history.tenant.failures
-    if record is not None and record.event_id in map(_event_id, failures):
-        # Seen again (a re-read): counted once, wherever the window holds it.
-        return with_event([a for a in failures if a.code == code], record)
-    near = between(failures, at - span, at + span)
-    same = [a for a in near if a.code == code]
-    return same if record is None else with_event(same, record)
-
-
 def _distributed(
     sign_in: SignIn, ctx: Context, record: Attempt | None, user: str | None, code: int
 ) -> Spray | None:
     span = timedelta(minutes=ctx.int_param("window_minutes"))
-    spread = busiest(_same_code(ctx, code, sign_in.time, span, record), sign_in.time, span, _user)
-    users = set(map(_user, spread))
+    spread, users, ips = tenant_spread(ctx, code, sign_in.time, span, record)
     if len(users) < ctx.int_param("distributed_min_users"):
         return None
-    ips = set(map(_ip, spread)) - _NO_IP
     if len(ips) < ctx.int_param("distributed_min_ips"):
         return None
     if user is not None and sign_in.ip_address not in ips:
         return None  # a success from an address the spray did not use
     start, end = spread[0].time, spread[-1].time
+    here = ctx.history.ip(sign_in.ip_address)
+    if user is not None and here is not None and len(here.ok_users) >= len(users) \
+            and len(users) <= here.ok_users.count_between(start, _LATEST):  # fmt: skip
+        return None  # this address alone let in as many since the burst began: an office
     if not _outnumbered(ctx, users, ips, start, end, user, sign_in.ip_address or ""):
         return None
     return Spray(
         "distributed",
         f"from {len(ips)} IP addresses (error {code})",
-        spread,
-        users,
+        list(spread),  # copies: the spread may be reused for the next sign-in
+        set(users),
         _victims(ctx, ips, start, end, sign_in, user),
         ("distributed", str(code)),
         start,
         end,
-        tuple(sorted(ips)),
+        ips,
     )
 
 
@@ -328,6 +322,9 @@ def _slow(sign_in: SignIn, ctx: Context, record: Attempt | None, user: str | Non
     if len(state.failed_users) + (record is not None) < least:
         return None  # too few failed users in the whole long view
     start = sign_in.time - timedelta(hours=ctx.int_param("slow_window_hours"))
+    most = len(state.failed_users) + (record is not None)  # of failed users in the horizon
+    if len(state.ok_users) >= most and most <= state.ok_users.count_between(start, sign_in.time):
+        return None  # as many let in as ever failed here: an office, whoever they are
     failed = state.failed_users.keys_between(start, sign_in.time)
     if record is not None:
         failed.add(record.user[:MAX_STORED_KEY])

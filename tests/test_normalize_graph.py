@@ -216,6 +216,30 @@ def test_page_context_names_the_kind_of_its_records() -> None:
     assert [e.id for e in events] == ["u-alice", "u-bob"]
 
 
+def test_texts_that_repeat_across_records_are_one_object_each() -> None:
+    # A scan holds thousands of decoded sign-ins to put them in order: an app's name or a
+    # city is kept once, whatever number of records carry it (json.loads makes each anew).
+    shared = {"resourceId": "00000003-0000-0000-c000-000000000000", "userAgent": "Mozilla/5.0"}
+    a, b = (normalize_record(json.loads(json.dumps(graph_sign_in(id=i, **shared))))
+            for i in ("a", "b"))  # fmt: skip
+    assert isinstance(a, SignIn) and isinstance(b, SignIn)
+    for read in (lambda e: e.app_display_name, lambda e: e.location.city,
+                 lambda e: e.device.os, lambda e: e.resource_id, lambda e: e.user_agent):
+        assert read(a) is not None and read(a) is read(b)
+    assert a.id is not b.id and a.id != b.id
+    empty = normalize_record(graph_sign_in(appDisplayName="", location={"city": ""}))
+    assert isinstance(empty, SignIn) and empty.app_display_name is None
+    assert empty.location.city is None
+
+
+def test_a_shared_text_field_with_a_non_text_value_is_skipped_naming_it() -> None:
+    for raw, field in ((graph_sign_in(appDisplayName=["x"]), "appDisplayName"),
+                       (graph_sign_in(location={"city": {"a": 1}}), "location.city"),
+                       (graph_sign_in(deviceDetail={"browser": True}), "deviceDetail.browser")):
+        result = normalize_record(raw)
+        assert isinstance(result, Skip) and result.where.field == field, result
+
+
 def test_unknown_odata_type_is_skipped_naming_the_field() -> None:
     result = normalize_record(graph_sign_in(**{"@odata.type": "#microsoft.graph.user"}))
     assert isinstance(result, Skip)

@@ -36,6 +36,30 @@ def test_input_out_of_order_beyond_the_window_is_refused() -> None:
         list(streamed(newest_first, window=3))
 
 
+def test_the_window_holds_at_most_its_size_and_tolerates_nine_tenths_of_it() -> None:
+    """What is read but not yet judged never passes the window (a held sign-in is memory);
+    an event late by less than 0.9 of it still streams, one late by the whole window not."""
+    window, count = 100, 1000
+    events = minutes(*range(count))
+    read = judged = 0
+
+    def reading(batch: list[Event]) -> Iterator[Event]:
+        nonlocal read
+        for event in batch:
+            read += 1
+            assert read - judged <= window + 1  # and the last one released, for its ties
+            yield event
+
+    for _ in streamed(reading(events), window):
+        judged += 1
+    assert judged == count
+    late = [*events[:500], *events[589:600], *events[500:589], *events[600:]]  # 89 places
+    assert list(streamed(late, window)) == events
+    later = [*events[:500], *events[600:700], *events[500:600], *events[700:]]
+    with pytest.raises(OutOfOrder):
+        list(streamed(later, window))
+
+
 def test_a_repeat_of_the_last_released_event_still_streams() -> None:
     # Same key as the event just released: untie still holds that run, so it is in order.
     first, *rest = minutes(0, 1, 2)

@@ -19,6 +19,7 @@ from detections.correlation_history import History, attempt_record
 from detections.history_records import (
     MAX_IP_ENTRIES,
     MAX_STORED_KEY,
+    MAX_TENANT_ENTRIES,
     WINDOW_RETENTION,
     Attempt,
     WindowState,
@@ -33,6 +34,7 @@ from detections.spray import (
     recognise,
     spraying_now,
 )
+from detections.spray_tenant import tenant_spread
 from detections.testing import T0, series, sign_in
 from detections.windows import between, busiest, with_event
 
@@ -313,6 +315,54 @@ def test_a_re_read_failure_counts_once_wherever_the_tenant_window_holds_it():
     assert spray is not None and len(spray.failed) == 15
 
 
+def test_a_second_rule_asking_of_the_same_sign_in_gets_what_its_own_thresholds_give():
+    """password_spray and spray_success share one recognition per sign-in (History.memo),
+    only while they read the same thresholds: a setting of one rule is never the other's."""
+    *before, last = (replace(s, ip_address=IPS[0]) for s in _spread(13))
+    history = _history(before)
+    record = attempt_record(last)
+    first = recognise(last, record, _ctx(history))
+    assert first is not None and first.form == "single_ip"
+    assert recognise(last, record, _ctx(history)) is first  # the same thresholds: the answer
+    assert recognise(last, record, _ctx(history, min_users=50)) is None
+    assert recognise(last, record, _ctx(history)) == first  # asked again, its own again
+    history.observe(last)
+    assert recognise(last, record, _ctx(history)) is not first  # the history moved on
+
+
+def test_a_tenant_spread_is_reused_only_while_the_window_holds_the_same_failures():
+    """Passwords accepted one after another read one tenant window: its spread is built once,
+    and again when a failure joins it or the oldest is trimmed (the count then unchanged)."""
+    span = timedelta(minutes=30)
+    history = _history(_spread(20))
+    ctx = _ctx(history)
+    at = T0 + timedelta(minutes=25)
+
+    def fresh() -> list[Attempt]:
+        return busiest([a for a in history.tenant.failures if a.code == 50126], at, span)
+
+    first = tenant_spread(ctx, 50126, at, span, None)
+    assert tenant_spread(ctx, 50126, at, span, None) is first
+    assert first[0] == fresh() and first[1] == {f"u-d{i}" for i in range(20)}
+    assert first[2] == IPS  # sorted
+    history.observe(replace(_spread(1, prefix="late")[0], time=at - timedelta(seconds=1)))
+    joined = tenant_spread(ctx, 50126, at, span, None)
+    assert joined is not first and joined[0] == fresh() and len(joined[1]) == 21
+    # Full to the cap, a late failure trims the oldest: as many entries, the same newest.
+    many = series(MAX_TENANT_ENTRIES, prefix="m", per_user=True, step=timedelta(milliseconds=10),
+                  **FAIL)  # fmt: skip
+    history = _history(many)
+    ctx, at = _ctx(history), T0 + timedelta(minutes=1)
+    full = tenant_spread(ctx, 50126, at, span, None)
+    assert len(full[0]) == MAX_TENANT_ENTRIES
+    history.observe(replace(many[-1], id="one-more", user_id="u-more",
+                            time=many[500].time + timedelta(milliseconds=5)))  # fmt: skip
+    assert history.tenant.failures[-1].event_id == many[-1].id
+    trimmed = tenant_spread(ctx, 50126, at, span, None)
+    assert trimmed is not full and trimmed[0] == fresh() and "u-more" in trimmed[1]
+    assert "u-m0" in full[1] and "u-m0" not in trimmed[1]
+
+
 # The property: the cheap recognition decides exactly as the reference, in any order.
 _USERS = 8
 _CODES = (0, 0, 0, 50126, 50126, 50126, 50053, 50074)
@@ -393,4 +443,5 @@ def test_an_addresss_failed_users_in_the_slow_horizon_are_its_last_seen_ones():
         start, end = T0 + timedelta(minutes=low), T0 + timedelta(minutes=high)
         expected = {u for u, t in seen.items() if start <= t <= end}
         assert seen.keys_between(start, end) == expected
+        assert seen.count_between(start, end) == len(expected)
     assert WindowState().ok_users.keys_between(T0, T0) == set()

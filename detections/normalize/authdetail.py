@@ -8,6 +8,7 @@ succeeded say whether a second factor was used). Log Analytics gives both as JSO
 from __future__ import annotations
 
 from collections.abc import Mapping
+from sys import intern
 
 from detections.normalize.fields import FieldError, json_type, string
 from detections.normalize.nested import parse_json_text
@@ -61,4 +62,4 @@ def resource_app_id(value: object, field: str) -> str | None:
     text = string(value, field)
     if text is None or text.startswith("/"):
         return None
-    return text
+    return intern(text)  # a few resources, on every sign-in

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from sys import intern as _intern
+from typing import Any
 
 from detections.errors import RiskwatchError
 from detections.model import RISK_STATES
@@ -43,6 +45,16 @@ class FieldError(RiskwatchError):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+def common(value: Any) -> Any:
+    """A text value that repeats across records (an app's name, a city, an OS) as one shared
+    object, "" as None; anything else as given, for the caller's text check to judge. A
+    scan holds thousands of decoded events to put them in order: their repeated texts
+    were a copy each (json.loads makes every one anew)."""
+    if type(value) is str:
+        return _intern(value) if value else None
+    return value or None
 
 
 def string(value: object, field: str, prefix: str = "") -> str | None:

@@ -12,7 +12,15 @@ from typing import Any
 
 from detections.model import NO_LOCATION, Location
 from detections.normalize.construct import fast_constructor
-from detections.normalize.fields import SURROGATE, FieldError, brief, json_type, number, string
+from detections.normalize.fields import (
+    SURROGATE,
+    FieldError,
+    brief,
+    common,
+    json_type,
+    number,
+    string,
+)
 from detections.normalize.jsontext import NESTED_TOO_DEEPLY
 from detections.normalize.texts import TextFields
 
@@ -89,9 +97,9 @@ def location(value: object, field: str, *, checked: bool = True) -> Location:
             lon = number(lon, 180.0)
     g = loc.get
     built = _new_location(
-        city=g("city") or None,
-        state=g("state") or None,
-        country=g("countryOrRegion") or g("country") or None,
+        city=common(g("city")),
+        state=common(g("state")),
+        country=common(g("countryOrRegion") or g("country")),
         latitude=lat,
         longitude=lon,
     )

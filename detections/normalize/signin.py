@@ -120,6 +120,7 @@ def event_id(p: Mapping[str, Any], outer: Outer, when: datetime) -> str:
 def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
     # The per-record hot path: plain gets ("" -> None), every text field checked at once.
     g = p.get
+    c = f.common  # texts that repeat across records: one shared object each
     pre = outer.prefix
     when = own_or_outer_time(g("createdDateTime"), "createdDateTime", outer, "missing sign-in time")
 
@@ -164,9 +165,9 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
             user_display_name=g("userDisplayName") or None,
             service_principal_name=g("servicePrincipalName") or None,
             service_principal_id=g("servicePrincipalId") or None,
-            app_id=g("appId") or None,
-            app_display_name=g("appDisplayName") or None,
-            resource_display_name=g("resourceDisplayName") or None,
+            app_id=c(g("appId")),
+            app_display_name=c(g("appDisplayName")),
+            resource_display_name=c(g("resourceDisplayName")),
             ip_address=g("ipAddress") or f.string(outer.ip, "callerIpAddress"),
             autonomous_system_number=f.asn(g("autonomousSystemNumber")),
             location=n.location(location, pre + "location", checked=False)
@@ -174,7 +175,7 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
             else NO_LOCATION,
             device=_device(device, pre + "deviceDetail") if device else NO_DEVICE,
             error_code=error_code,
-            failure_reason=status.get("failureReason") or None if status else None,
+            failure_reason=c(status.get("failureReason")) if status else None,
             success=error_code == 0,
             interactive=interactive,
             risk_level_during_sign_in=f.level(
@@ -182,17 +183,17 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
             ),
             risk_level_aggregated=f.level(g("riskLevelAggregated"), "riskLevelAggregated", pre),
             risk_state=f.risk_state(g("riskState"), "riskState", pre),
-            risk_detail=g("riskDetail") or None,
+            risk_detail=c(g("riskDetail")),
             risk_event_types=risk_types,
-            conditional_access_status=g("conditionalAccessStatus") or None,
-            authentication_requirement=g("authenticationRequirement") or None,
+            conditional_access_status=c(g("conditionalAccessStatus")),
+            authentication_requirement=c(g("authenticationRequirement")),
             session_id=g("sessionId") or None,
-            user_agent=g("userAgent") or None,
-            client_app_used=g("clientAppUsed") or None,
-            tenant_id=outer.tenant_id or g("tenantId") or g("homeTenantId") or None,
-            authentication_protocol=g("authenticationProtocol") or None,
-            original_transfer_method=g("originalTransferMethod") or None,
-            incoming_token_type=g("incomingTokenType") or None,
+            user_agent=c(g("userAgent")),
+            client_app_used=c(g("clientAppUsed")),
+            tenant_id=outer.tenant_id or c(g("tenantId") or g("homeTenantId")),
+            authentication_protocol=c(g("authenticationProtocol")),
+            original_transfer_method=c(g("originalTransferMethod")),
+            incoming_token_type=c(g("incomingTokenType")),
             # Log Analytics names the resource's app id ResourceIdentity (its ResourceId
             # is the log's Azure path); Graph and the export's properties say resourceId.
             resource_id=a.resource_app_id(g("resourceIdentity") or g("resourceId"),
@@ -203,7 +204,7 @@ def build_sign_in(p: Mapping[str, Any], outer: Outer = NO_OUTER) -> SignIn:
             authentication_methods=a.methods(
                 g("authenticationDetails"), pre + "authenticationDetails"
             ),
-            user_type=g("userType") or None,
+            user_type=c(g("userType")),
             trusted_location=trusted,
             named_networks=named,
         ),
@@ -232,13 +233,14 @@ def _device(value: object, field: str) -> Device:
     if not d:
         return NO_DEVICE
     g = d.get
+    c = f.common
     # Text fields unchecked here: build_sign_in checks them with its own (one pass).
     return _new_device(
         device_id=g("deviceId") or None,
-        display_name=g("displayName") or None,
-        os=g("operatingSystem") or None,
-        browser=g("browser") or None,
+        display_name=c(g("displayName")),
+        os=c(g("operatingSystem")),
+        browser=c(g("browser")),
         is_compliant=f.boolean(g("isCompliant")),
         is_managed=f.boolean(g("isManaged")),
-        trust_type=g("trustType") or None,
+        trust_type=c(g("trustType")),
     )
