@@ -165,16 +165,16 @@ def _memory(m: Memory) -> list[str]:
         "",
         "Verdict: " + ("met." if m.scan_mb < 400 else
                        f"not met ({m.scan_mb:,.0f} MB). The input is streamed (in time "
-                       "order it is judged as read). The history packs the ids it has seen "
-                       "(16 bytes of GUID and 8 of time each, one buffer per user), shares "
-                       "repeated strings and numbers and one read-only empty window, but "
-                       "keeps a record object per remembered sign-in (26 h of interactive "
-                       "successes, 6 h of session and network windows) and a dict or list "
-                       "per user and feature (countries, sessions, client apps, successes) "
-                       "and per address (successes, the slow spray's 72 h of users): at a "
-                       "million sign-ins of 100,000 users those containers and records are "
-                       "most of it. Below 400 MB needs the windows themselves packed "
-                       "(columns per user instead of objects) or idle users spilled."),
+                       "order it is judged as read; 5,500 events held to put it in order, "
+                       "their repeated texts shared). The history keeps its windows as "
+                       "columns (times and ids in arrays, details shared) and the ids it has "
+                       "seen packed: 324 MB of objects at a million sign-ins of 98,000 users "
+                       "(an object census: 563,000 arrays 87 MB, a 64-byte header each; "
+                       "details tuples 51 MB; strings 37 MB; seen ids 30 MB; familiarity "
+                       "20 MB), about sixteen small objects per user and ten per address. "
+                       "Below "
+                       "400 MB needs fewer of them (one packed buffer per user instead of "
+                       "five windows, their arrays and wrappers) or idle users spilled."),
         "",
     ]
 
