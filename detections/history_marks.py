@@ -146,17 +146,18 @@ class LastSeen(KeyedNumbers, Mapping[str, datetime]):
     def keys_between(self, start: datetime, end: datetime) -> set[str]:
         """The keys last seen with ``start <= time <= end``, building no time: the slow
         password spray reads an address's failed and successful users on many sign-ins."""
-        low, high, times = micros(start), micros(end), self._numbers
-        if high >= _FOREVER or not times or max(times) <= high:  # one bound, in C
-            return set(compress(self._keys, map(low.__le__, times)))
-        return {k for k, t in zip(self._keys, times, strict=True) if low <= t <= high}
+        return set(compress(self._keys, self._within(start, end)))
 
     def count_between(self, start: datetime, end: datetime) -> int:
         """How many keys ``keys_between`` gives, building no set (the keys are distinct)."""
+        return sum(self._within(start, end))
+
+    def _within(self, start: datetime, end: datetime) -> Iterator[bool]:
+        """Whether each key's time is in ``[start, end]``, in key order."""
         low, high, times = micros(start), micros(end), self._numbers
-        if high >= _FOREVER or not times or max(times) <= high:
-            return sum(map(low.__le__, times))
-        return sum(low <= t <= high for t in times)
+        if high >= _FOREVER or not times or max(times) <= high:  # one bound, in C
+            return map(low.__le__, times)
+        return (low <= t <= high for t in times)
 
     def items(self) -> ItemsView[str, datetime]:
         return Items(self)

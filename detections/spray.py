@@ -319,10 +319,10 @@ def _slow(sign_in: SignIn, ctx: Context, record: Attempt | None, user: str | Non
     if state is None:
         state = _UNSEEN
     least = ctx.int_param("slow_min_users")
-    if len(state.failed_users) + (record is not None) < least:
+    most = len(state.failed_users) + (record is not None)  # failed users in the long view
+    if most < least:
         return None  # too few failed users in the whole long view
     start = sign_in.time - timedelta(hours=ctx.int_param("slow_window_hours"))
-    most = len(state.failed_users) + (record is not None)  # of failed users in the horizon
     if len(state.ok_users) >= most and most <= state.ok_users.count_between(start, sign_in.time):
         return None  # as many let in as ever failed here: an office, whoever they are
     failed = state.failed_users.keys_between(start, sign_in.time)
