@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from service.ingest.graph import GraphClient
+from service.ingest.graph.client import GraphClient
 from tests.graph_server import GraphServer, SimulatedClock
 
 SIGN_INS_PATH = "/v1.0/auditLogs/signIns"

@@ -189,6 +189,13 @@ def _idle(window: WindowState, horizon: datetime, slow_horizon: datetime) -> boo
     return not window.failed_users or max(window.failed_users.values()) < slow_horizon
 
 
+class _Untracked(set[str]):
+    """The changed keys of a history that is never written back: always empty."""
+
+    def add(self, element: str) -> None:
+        return None
+
+
 class History:
     """Per-user, per-IP and tenant-wide memory shared by the correlation rules."""
 
@@ -198,13 +205,15 @@ class History:
         users: dict[str, UserState] | None = None,
         ips: dict[str, WindowState] | None = None,
         tenant: WindowState | None = None,
+        tracks_changes: bool = True,
     ) -> None:
         self.users: dict[str, UserState] = users if users is not None else {}
         self.ips: dict[str, WindowState] = ips if ips is not None else {}
         self.tenant = tenant if tenant is not None else WindowState()
-        # What changed since load, so the store writes back only that.
-        self.dirty_users: set[str] = set()
-        self.dirty_ips: set[str] = set()
+        # What changed since load, so the store writes back only that. A history nothing
+        # writes back (a scan's) keeps none: at a million sign-ins, every user and address.
+        self.dirty_users: set[str] = set() if tracks_changes else _Untracked()
+        self.dirty_ips: set[str] = set() if tracks_changes else _Untracked()
         self.tenant_dirty = False
         self.newest: datetime | None = None  # the newest sign-in observed
         self._observed = 0

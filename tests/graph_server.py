@@ -266,7 +266,8 @@ def simulated_client(server: GraphServer, clock: SimulatedClock, **kw: Any) -> A
     """The real GraphClient on the server's simulated clock, with seeded jitter."""
     import random
 
-    from service.ingest.graph import GraphClient, make_token_provider
+    from service.ingest.graph.auth import make_token_provider
+    from service.ingest.graph.client import GraphClient
     from service.ingest.graph.throttle import Backoff
 
     return GraphClient(

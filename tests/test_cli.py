@@ -332,3 +332,32 @@ def test_run_once_with_no_readable_input_exits_3(
     _state_env(monkeypatch, storage_connection, table_prefix)
     code, _, err = run(capsys, "run", "--once", "--input", str(tmp_path / "missing.jsonl"))
     assert code == 3 and "riskwatch: cannot read" in err and "missing.jsonl" in err
+
+
+def test_unreachable_table_storage_exits_1_naming_the_setting_and_not_the_key(
+    tmp_path, capsys, monkeypatch
+):
+    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    monkeypatch.setenv("RISKWATCH_STORAGE", (
+        f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={key};"
+        "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;"  # discard port: nothing listens
+    ))
+    events = write_lines(tmp_path / "history.jsonl", [graph_sign_in(1)])
+    assert main(["baseline", str(events)]) == 1
+    err = capsys.readouterr().err
+    assert "Table Storage failed (ServiceRequestError)" in err and "RISKWATCH_STORAGE" in err
+    assert key not in err and "127.0.0.1" not in err
+
+
+def test_scan_loads_neither_the_azure_sdk_nor_an_http_client():
+    """A scan reads files: the SDK and requests it never calls would be about 15 MB of its
+    resident memory (bench/RESULTS.md, benchmark 3)."""
+    code = (
+        "import sys; from service.cli.commands import main; main(['scan', 'samples/tenant']);"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'azure', 'requests', 'urllib3'}),"
+        " file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.count("\n") == 44  # the sample's alerts: the scan did run
+    assert done.stderr.rstrip().endswith("[]"), done.stderr[-300:]

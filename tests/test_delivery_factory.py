@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from detections.model import Severity
-from service.delivery import build_sinks, check_webhook_url
+from service.delivery.factory import build_sinks, check_webhook_url
 from service.delivery.slack import SlackSink
 from service.delivery.teams import TeamsSink
 from service.delivery.webhook import WebhookSink

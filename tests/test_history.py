@@ -128,3 +128,14 @@ def test_service_principal_sign_ins_are_not_user_history() -> None:
     history = History()
     history.observe(sign_in(category="servicePrincipal", **FAIL))
     assert history.users == {} and history.tenant.failures == []
+
+
+def test_a_history_that_is_never_written_back_keeps_no_changed_keys() -> None:
+    tracked, untracked = History(), History(tracks_changes=False)
+    for history in (tracked, untracked):
+        for n in range(3):
+            history.observe(sign_in(id=f"s-{n}", time=T0 + timedelta(minutes=n),
+                                    user_id=f"u-{n}", ip_address=f"203.0.113.{n}"))
+    assert tracked.dirty_users == {"u-0", "u-1", "u-2"} and len(tracked.dirty_ips) == 3
+    assert not untracked.dirty_users and not untracked.dirty_ips
+    assert untracked.users.keys() == tracked.users.keys()  # it remembers all the same

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 from detections.history_columns import stamp
-from detections.history_marks import LastSeen, remember
+from detections.history_marks import LastSeen, Names, remember
 from detections.history_records import (
     COUNTRY_RETENTION,
     MAX_COUNTRIES,
@@ -232,3 +232,33 @@ def test_the_retention_edge_is_kept_and_a_microsecond_past_it_is_not() -> None:
             insert(packed, record, retention=timedelta(hours=1), cap=10)
             insert(plain, record, retention=timedelta(hours=1), cap=10)
         assert len(packed) == kept and list(packed) == plain
+
+
+def test_a_map_of_one_key_keeps_it_bare_and_reads_as_a_map() -> None:
+    seen, names, countries = LastSeen(), Names(), Countries()
+    seen.remember("abc", T0, retention=timedelta(hours=1), cap=4)
+    names.put("abc", "a@x")
+    countries.see("GB", T0)
+    for kept in (seen, names, countries):
+        assert kept._key_store == ("abc" if kept is not countries else "GB")  # no tuple
+        assert "b" not in kept and "G" not in kept  # never read as text: a key, or nothing
+        assert list(kept) == ([("abc")] if kept is not countries else ["GB"]) and len(kept) == 1
+        for copied in (copy.deepcopy(kept), pickle.loads(pickle.dumps(kept))):  # noqa: S301
+            assert copied == kept
+    assert names._value_store == "a@x" and names["abc"] == "a@x" and names.get("b") is None
+    names.put("abd", "b@x")
+    assert names._key_store == ("abc", "abd") and dict(names) == {"abc": "a@x", "abd": "b@x"}
+    countries.see("FR", T0 + COUNTRY_RETENTION * 2)  # GB forgotten: one key again
+    assert countries._key_store == "FR" and list(countries.items())[0][1].count == 1
+
+
+def test_names_put_and_read_as_the_dict_did() -> None:
+    for seed in range(20):
+        rng = random.Random(seed)  # noqa: S311
+        packed, plain = Names(), dict[str, str]()
+        for _ in range(rng.randrange(1, 40)):
+            key, value = f"u{rng.randrange(4)}", f"n{rng.randrange(3)}@x"
+            packed.put(key, value)
+            plain[key] = value
+            assert list(packed.items()) == list(plain.items()) and packed == plain
+        assert Names(plain.items()) == plain and all(packed[k] == v for k, v in plain.items())

@@ -7,12 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.ingest.graph import (
-    FeedCursor,
-    GraphClient,
-    make_token_provider,
-    next_query_start,
-)
+from service.ingest.graph.auth import make_token_provider
+from service.ingest.graph.client import GraphClient
+from service.ingest.graph.cursor import FeedCursor, next_query_start
 from tests.graph_server import (
     GraphRecords,
     Scripted,

@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.ingest.graph import FeedCursor, format_graph_time, next_query_start, parse_graph_time
+from service.ingest.graph.cursor import (
+    FeedCursor,
+    format_graph_time,
+    next_query_start,
+    parse_graph_time,
+)
 
 NOW = datetime(2024, 6, 20, 12, 0, tzinfo=UTC)
 

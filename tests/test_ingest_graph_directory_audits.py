@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from detections.model import DirectoryAudit
-from service.ingest.graph import FeedCursor
+from service.ingest.graph.cursor import FeedCursor
 from service.ingest.sources import SourceReport, normalized
 from service.run.job import MainJob
 from service.settings import load_settings

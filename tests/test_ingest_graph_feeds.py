@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from service.ingest.graph import (
+from service.ingest.graph.client import build_feed_url
+from service.ingest.graph.feeds import (
     DEFAULT_FEEDS,
     FEED_PERMISSIONS,
     FEEDS,
-    build_feed_url,
     parse_feed_names,
     required_permissions,
 )

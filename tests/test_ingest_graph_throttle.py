@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.ingest.graph import is_loopback_url, make_token_provider, parse_auth_mode
-from service.ingest.graph.auth import CachedToken, graph_scope
+from service.ingest.graph.auth import CachedToken, graph_scope, make_token_provider, parse_auth_mode
 from service.ingest.graph.throttle import Backoff, SlidingWindowPacer
+from service.netutil import is_loopback_url
 from service.netutil import parse_retry_after as retry_after_seconds
 from tests.graph_server import SimulatedClock
 

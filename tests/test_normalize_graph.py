@@ -18,7 +18,9 @@ from azure.storage.blob import BlobServiceClient
 from detections.model import RiskDetection, RiskyUser, SignIn
 from detections.normalize import Skip, decode, normalize_record
 from service.ingest.export import BlobCursorStore, ExportTailer, registration_for
-from service.ingest.graph import FEEDS, GraphClient, make_token_provider
+from service.ingest.graph.auth import make_token_provider
+from service.ingest.graph.client import GraphClient
+from service.ingest.graph.feeds import FEEDS
 from tests.export_support import new_export_blob
 from tests.graph_server import GraphRecords, GraphServer, SimulatedClock, risky_user
 

@@ -12,7 +12,7 @@ from azure.storage.blob import BlobServiceClient
 
 from detections.incidents.model import Evidence
 from detections.registry import load_rules
-from service.ingest.graph import GraphClient
+from service.ingest.graph.client import GraphClient
 from service.review.schedule import CONTAINER, MAX_READ_ATTEMPTS, ReviewTimer
 from service.run.job import configured_sinks
 from service.settings import load_settings

@@ -75,7 +75,7 @@ def run_respond(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from detections.response.policy import command_problem
     from service.ingest.event_grid_work import state_tables
-    from service.ingest.graph import make_token_provider, parse_auth_mode
+    from service.ingest.graph.auth import make_token_provider, parse_auth_mode
     from service.response.bundles import evidence_store
     from service.response.executor import Request, Responder, ResponseError
     from service.response.graph_actions import ActionError, GraphActions, Target, build_call

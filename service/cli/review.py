@@ -102,7 +102,8 @@ def _from_files(args: argparse.Namespace, window: Any, assessment_since: datetim
 def _from_state(args: argparse.Namespace, window: Any, assessment_since: datetime,
                 now: datetime, out: TextIO, err: TextIO) -> int:
     from service.ingest.event_grid_work import state_tables
-    from service.ingest.graph import GraphClient, make_token_provider, parse_auth_mode
+    from service.ingest.graph.auth import make_token_provider, parse_auth_mode
+    from service.ingest.graph.client import GraphClient
     from service.review.coverage import graph_read_failures
     from service.review.deployed import app_rules
     from service.review.from_state import review_from_state

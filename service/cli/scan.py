@@ -166,6 +166,8 @@ def _judge(
     on_disk: bool,
 ) -> ScanReport:
     report = ScanReport(sorted_on_disk=on_disk)
+    if history is None:
+        history = History(tracks_changes=False)  # a scan writes no state back
     engine = Engine(rules, history=history, params=options.params, enricher=enricher)
     grouper = AlertGrouper(max_alerts=options.max_alerts)
     every = max(1, options.chunk_events)

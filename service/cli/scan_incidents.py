@@ -30,7 +30,7 @@ class RecordingHistory(History):
     """The scan's history, also telling the recorder of every event after the rules."""
 
     def __init__(self, recorder: IncidentRecorder) -> None:
-        super().__init__()
+        super().__init__(tracks_changes=False)  # a scan writes no state back
         self.recorder = recorder
         recorder.history = self
 

@@ -1,8 +1,6 @@
 """Delivery: the sinks (generic webhook, Teams, Slack), the factory that builds the configured
-ones, the deliverer that posts outbox rows exactly once, and the failing-sink notices."""
+ones (``service.delivery.factory``), the deliverer that posts outbox rows exactly once, and
+the failing-sink notices.
 
-from __future__ import annotations
-
-from service.delivery.factory import build_sinks, check_webhook_url
-
-__all__ = ["build_sinks", "check_webhook_url"]
+Nothing is imported here: ``riskwatch scan`` reaches ``service.delivery.escape`` and should
+not load requests and every sink with it (about 10 MB of a scan's resident memory)."""

@@ -24,7 +24,9 @@ from detections.normalize import Skip, decode_json_line, normalize_record
 from service.ingest.directory_cache import DirectoryCache
 from service.ingest.event_grid_work import RESCAN_GROUP
 from service.ingest.export import Chunk, ExportTailer, TailReport
-from service.ingest.graph import FEEDS, FeedCursor, GraphClient, next_query_start
+from service.ingest.graph.client import GraphClient
+from service.ingest.graph.cursor import FeedCursor, next_query_start
+from service.ingest.graph.feeds import FEEDS
 from service.ingest.input_files import Unreadable, decoded, unreadable
 from service.response.raw import RawRecord, decoded_with_raw, line_parts, page_bodies
 from service.state.cursors import Cursor, CursorStore

@@ -208,7 +208,7 @@ def preview(tables: Tables, exclusions: Exclusions, mode: Mode,
 
 def build_responder(settings: Settings, tables: Tables) -> Responder | None:
     """The run's responder: None when the policy is off; Graph only in ``enforce``."""
-    from service.ingest.graph import make_token_provider, parse_auth_mode
+    from service.ingest.graph.auth import make_token_provider, parse_auth_mode
     from service.response.bundles import evidence_store
     from service.response.graph_actions import GraphActions
 

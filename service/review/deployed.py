@@ -22,7 +22,8 @@ def app_rules(settings: Settings) -> list[Rule]:
 def build_review_timer() -> ReviewTimer:
     from service.cli.review import GRAPH_READ_SECONDS
     from service.ingest.event_grid_work import state_tables
-    from service.ingest.graph import GraphClient, make_token_provider, parse_auth_mode
+    from service.ingest.graph.auth import make_token_provider, parse_auth_mode
+    from service.ingest.graph.client import GraphClient
     from service.run.job import configured_sinks
     from service.settings import load_settings
     from service.state.storage import blob_service

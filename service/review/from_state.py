@@ -16,7 +16,8 @@ from detections.review.accuracy import AssessmentTally
 from detections.review.content import ReviewWindow, build_review, watched_ips
 from detections.review.inventory import WindowTally
 from detections.rule import Rule
-from service.ingest.graph import FEEDS, GraphClient
+from service.ingest.graph.client import GraphClient
+from service.ingest.graph.feeds import FEEDS
 from service.ingest.sources import SourceReport, normalized
 from service.review.coverage import GRAPH_READ, SourceFacts, coverage, gap
 from service.settings import Settings

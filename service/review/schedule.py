@@ -32,7 +32,7 @@ from detections.review.windows import scheduled_moment
 from detections.rule import Rule
 from service.delivery.base import Sink
 from service.delivery.deliverer import Deliverer, DeliveryReport, RetryPolicy
-from service.ingest.graph import GraphClient
+from service.ingest.graph.client import GraphClient
 from service.review.coverage import graph_read_failures
 from service.review.from_state import review_from_state
 from service.review.output import HTML_NAME, JSON_NAME, review_html, review_json

@@ -36,7 +36,7 @@ from service.delivery.base import Sink
 from service.delivery.factory import build_sinks
 from service.ingest.event_grid_work import register_blob, state_tables
 from service.ingest.export import BlobRegistration
-from service.ingest.graph import GraphClient
+from service.ingest.graph.client import GraphClient
 from service.ingest.sources import (
     Batch,
     BlobCommit,

@@ -16,7 +16,8 @@ from service.delivery.base import Sink
 from service.ingest.directory_cache import DirectoryCache
 from service.ingest.event_grid_work import state_tables
 from service.ingest.export import BlobCursorStore, ExportTailer
-from service.ingest.graph import GraphClient, make_token_provider, parse_auth_mode
+from service.ingest.graph.auth import make_token_provider, parse_auth_mode
+from service.ingest.graph.client import GraphClient
 from service.ingest.sources import SourceReport, read_directory
 from service.response.executor import Responder
 from service.run.pipeline import Hook, Pipeline

@@ -1,43 +1,5 @@
-"""Microsoft Graph ingestion: feeds, permissions, paced paging, cursors."""
+"""Microsoft Graph ingestion: feeds (``feeds``), permissions, paced paging (``client``,
+``throttle``, ``transport``), cursors (``cursor``) and tokens (``auth``).
 
-from service.ingest.graph.auth import AuthMode, make_token_provider, parse_auth_mode
-from service.ingest.graph.client import FeedOutcome, FeedRead, GraphClient, Page, build_feed_url
-from service.ingest.graph.cursor import (
-    DEFAULT_LOOKBACK,
-    FeedCursor,
-    format_graph_time,
-    next_query_start,
-    parse_graph_time,
-)
-from service.ingest.graph.feeds import (
-    DEFAULT_FEEDS,
-    FEED_PERMISSIONS,
-    FEEDS,
-    FeedSpec,
-    parse_feed_names,
-    required_permissions,
-)
-from service.netutil import is_loopback_url
-
-__all__ = [
-    "DEFAULT_FEEDS",
-    "DEFAULT_LOOKBACK",
-    "FEEDS",
-    "FEED_PERMISSIONS",
-    "AuthMode",
-    "FeedCursor",
-    "FeedOutcome",
-    "FeedRead",
-    "FeedSpec",
-    "GraphClient",
-    "Page",
-    "build_feed_url",
-    "format_graph_time",
-    "is_loopback_url",
-    "make_token_provider",
-    "next_query_start",
-    "parse_auth_mode",
-    "parse_feed_names",
-    "parse_graph_time",
-    "required_permissions",
-]
+Nothing is imported here: the settings read the feeds' names, and loading them should not
+load requests and the HTTP client with them (``riskwatch scan`` never calls Graph)."""
