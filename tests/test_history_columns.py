@@ -249,7 +249,7 @@ def test_a_map_of_one_key_keeps_it_bare_and_reads_as_a_map() -> None:
     names.put("abd", "b@x")
     assert names._key_store == ("abc", "abd") and dict(names) == {"abc": "a@x", "abd": "b@x"}
     countries.see("FR", T0 + COUNTRY_RETENTION * 2)  # GB forgotten: one key again
-    assert countries._key_store == "FR" and list(countries.items())[0][1].count == 1
+    assert countries._key_store == "FR" and countries["FR"].count == 1
 
 
 def test_names_put_and_read_as_the_dict_did() -> None:
