@@ -234,20 +234,24 @@ def test_a_chunk_read_ahead_of_one_not_committed_never_moves_the_offset(blobs, s
     assert _lines_of([first]) == 2
 
 
+def _spent_after(reads: int):
+    asked: list[int] = []
+
+    def spent() -> bool:  # the job's clock past its export share after ``reads`` reads
+        asked.append(1)
+        return len(asked) >= reads
+
+    return spent
+
+
 def test_reading_stops_when_the_runs_budget_is_spent_and_the_next_run_goes_on(blobs, store):
     client = new_blob(blobs, store)
     for n in range(1, 7):
         client.append_block(record(n))
     size = len(record(1))
-    asked: list[int] = []
-
-    def spent() -> bool:  # the job's clock past its export share after the second read
-        asked.append(1)
-        return len(asked) >= 2
-
     report = SourceReport()
     tailer = ExportTailer(blobs, store, max_bytes=2 * size)
-    batches = list(merged(export_batches(tailer, DURING, report, spent)))
+    batches = list(merged(export_batches(tailer, DURING, report, _spent_after(2))))
     assert _lines_of(batches) == 4 and report.incomplete == ["export"]
     for c in batches[0].commits:
         tailer.commit(c.chunk)
@@ -255,3 +259,30 @@ def test_reading_stops_when_the_runs_budget_is_spent_and_the_next_run_goes_on(bl
     tailer = ExportTailer(blobs, store, max_bytes=2 * size)
     assert _lines_of(list(merged(export_batches(tailer, DURING, rest)))) == 2
     assert rest.incomplete == []
+
+
+def test_a_budget_spent_on_the_last_chunk_leaves_nothing_to_resume(blobs, store):
+    client = new_blob(blobs, store)
+    for n in range(1, 5):
+        client.append_block(record(n))
+    report = SourceReport()
+    tailer = ExportTailer(blobs, store, max_bytes=2 * len(record(1)))
+    batches = list(merged(export_batches(tailer, DURING, report, _spent_after(2))))
+    assert _lines_of(batches) == 4
+    assert report.incomplete == []  # not "resume_next_run=export": all was read
+
+
+def test_a_budget_spent_at_one_blobs_end_resumes_the_next_blob(blobs, store):
+    first = new_blob(blobs, store, RISK)
+    second = new_blob(blobs, store)
+    first.append_block(record(1, "UserRiskEvents"))
+    second.append_block(record(2))
+    report = SourceReport()
+    tailer = ExportTailer(blobs, store)
+    batches = list(merged(export_batches(tailer, DURING, report, _spent_after(1))))
+    assert _lines_of(batches) == 1 and report.incomplete == ["export"]
+    for c in batches[0].commits:
+        tailer.commit(c.chunk)
+    rest = SourceReport()
+    again = list(merged(export_batches(ExportTailer(blobs, store), DURING, rest)))
+    assert _lines_of(again) == 1 and rest.incomplete == []  # the peeked chunk comes again

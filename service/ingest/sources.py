@@ -189,7 +189,8 @@ def export_batches(
     and the offsets not reached stay for the next run (``report.incomplete``)."""
     tail = TailReport()
     # Read ahead: the job judges these batches together (``merged``), committing after.
-    for chunk in tailer.chunks(now, tail, read_ahead=True):
+    chunks = tailer.chunks(now, tail, read_ahead=True)
+    for chunk in chunks:
         events: list[Event] = []
         raw: dict[str, RawRecord] = {}
         for line in chunk.lines:
@@ -207,7 +208,10 @@ def export_batches(
         report.count("export", len(events))
         yield Batch(tuple(events), (BlobCommit(chunk),), raw)
         if stop is not None and stop():
-            report.incomplete.append("export")
+            # Resumed next run only if something is left: this blob's rest, or another
+            # blob's chunk (one read past the budget, left uncommitted).
+            if not chunk.at_end or next(chunks, None) is not None:
+                report.incomplete.append("export")
             break
     report.problems += tail.failures
 
