@@ -95,11 +95,16 @@ def test_growing_blob_every_line_once_half_line_waited_for_then_retired(blobs, s
     assert tailer.tail(got, AFTER).blobs == 0
 
 
+def two_blobs(blobs, store):
+    """A risk-events blob (registered first, record 1) and a sign-ins blob (record 2)."""
+    risk, sign_ins = new_blob(blobs, store, RISK), new_blob(blobs, store)
+    risk.append_block(record(1, "UserRiskEvents"))
+    sign_ins.append_block(record(2))
+    return risk, sign_ins
+
+
 def test_failing_handler_keeps_the_offset_and_never_blocks_other_blobs(blobs, store):
-    bad = new_blob(blobs, store, RISK)
-    good = new_blob(blobs, store)
-    bad.append_block(record(1, "UserRiskEvents"))
-    good.append_block(record(2))
+    two_blobs(blobs, store)
     got = Collector()
 
     def handle(chunk):
@@ -273,10 +278,7 @@ def test_a_budget_spent_on_the_last_chunk_leaves_nothing_to_resume(blobs, store)
 
 
 def test_a_budget_spent_at_one_blobs_end_resumes_the_next_blob(blobs, store):
-    first = new_blob(blobs, store, RISK)
-    second = new_blob(blobs, store)
-    first.append_block(record(1, "UserRiskEvents"))
-    second.append_block(record(2))
+    two_blobs(blobs, store)
     report = SourceReport()
     tailer = ExportTailer(blobs, store)
     batches = list(merged(export_batches(tailer, DURING, report, _spent_after(1))))
